@@ -1,0 +1,63 @@
+"""The judge: keep only teacher traces whose final answer could be right.
+
+Rule checks need no gold: the trace finished within its turns, every call names a known
+action and validates against its JSON schema, the calls are consistent with the home
+(devices exist and can do what is asked, no duplicate or conflicting calls, the request's
+words support each device) and every
+device id the answer uses was seen in a helper result (grounded, not guessed).
+"""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+
+from supertiny.params import JudgeParams
+from supertiny.teacher.loop import schemas_by_name, validation_error
+
+
+def rejection_reasons(task, trace: dict, params: JudgeParams) -> list[str]:
+    if trace.get("status") != "ok":
+        return [trace.get("status") or "unfinished"]
+    final = trace.get("final")
+    if final is None:
+        return ["no_answer"]
+    if isinstance(final, str):
+        return [] if final.strip() else ["empty_reply"]
+    if not final:
+        return ["empty_answer"]
+    reasons = []
+    if len(final) > params.max_calls:
+        reasons.append("too_many_calls")
+    schemas = schemas_by_name(task.action_tools)
+    for call in final:
+        if call["name"] not in schemas:
+            reasons.append("unknown_function")
+        elif validation_error(schemas[call["name"]], call["arguments"]):
+            reasons.append("schema_violation")
+    if not reasons:
+        reasons += task.answer_problems(trace, final)
+    if params.require_grounded_devices and not reasons:
+        seen = " ".join(m.get("content") or "" for m in trace["messages"] if m["role"] == "tool")
+        if any(json.dumps(c["arguments"]["device"]) not in seen for c in final if "device" in c["arguments"]):
+            reasons.append("ungrounded_device")
+    return sorted(set(reasons))
+
+
+def judge_traces(task, traces: list[dict], params: JudgeParams) -> tuple[list[dict], list[dict], dict]:
+    accepted, rejected, reasons = [], [], Counter()
+    for trace in traces:
+        problems = rejection_reasons(task, trace, params)
+        if problems:
+            rejected.append({**trace, "rejected_because": problems})
+            reasons.update(problems)
+        else:
+            accepted.append(trace)
+    metrics = {
+        "traces": len(traces),
+        "accepted": len(accepted),
+        "rejected": len(rejected),
+        "acceptance_rate": round(len(accepted) / max(1, len(traces)), 4),
+        **{f"rejected_{reason}": count for reason, count in sorted(reasons.items())},
+    }
+    return accepted, rejected, metrics

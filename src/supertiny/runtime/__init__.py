@@ -1,0 +1,1 @@
+"""Loading any model the pipeline produced and answering task examples with it."""

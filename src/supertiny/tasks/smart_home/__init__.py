@@ -1,0 +1,50 @@
+"""The built-in task: function calling for a connected home (see DESIGN.md)."""
+
+from __future__ import annotations
+
+from supertiny.tasks.smart_home import phrasing
+from supertiny.tasks.smart_home.agent import ReferenceAgent
+from supertiny.tasks.smart_home.generator import generate_splits
+from supertiny.tasks.smart_home.home import render_compact
+from supertiny.tasks.smart_home.tools import ACTION_TOOLS, HELPER_TOOLS, consistency_problems, evidence_problems, run_helper
+
+TEACHER_SYSTEM_PROMPT = f"""You control a connected home. Use the helper tools to look the home up \
+(list_rooms, find_devices, get_state), then answer in a single message that calls every action \
+needed (set_power, set_brightness, set_color, set_temperature, set_volume, play_media, set_timer). \
+Device arguments are device ids from find_devices.
+Rules: "all the lights upstairs/downstairs" means every light on that floor; "everything in a room" \
+means every device in it. Relative requests change the current value: a bit/slightly/unspecified = \
+{phrasing.STEPS['temperature']['small']} degree or {phrasing.STEPS['brightness']['small']} percent, \
+much/a lot/way = {phrasing.STEPS['temperature']['big']} degrees or {phrasing.STEPS['brightness']['big']} percent, \
+"by N" = N. Timer labels only when the user names one.
+If nothing should be done, do not call an action; reply with one of:
+"{phrasing.REPLY_CHITCHAT}" (not about the home), "{phrasing.REPLY_NO_ROOM}", \
+"{phrasing.REPLY_NO_DEVICE}", "{phrasing.REPLY_UNSUPPORTED}"."""
+
+
+class SmartHomeTask:
+    name = "smart_home"
+    action_tools = ACTION_TOOLS
+    helper_tools = HELPER_TOOLS
+
+    def generate(self, seed: int, sizes: dict[str, int], typo_rate: float) -> dict[str, list[dict]]:
+        return generate_splits(seed, sizes, typo_rate)
+
+    def teacher_system_prompt(self) -> str:
+        return TEACHER_SYSTEM_PROMPT
+
+    def run_helper(self, context: dict, name: str, arguments: dict):
+        return run_helper(context, name, arguments)
+
+    def answer_problems(self, example: dict, calls: list[dict]) -> list[str]:
+        problems = consistency_problems(example["context"], calls)
+        return problems or evidence_problems(example["input"], example["context"], calls)
+
+    def student_instructions(self) -> str:
+        return "You control a smart home. Answer with tool calls, or a short reply if nothing should be done."
+
+    def student_context(self, context: dict) -> str:
+        return render_compact(context)
+
+    def reference_agent(self) -> ReferenceAgent:
+        return ReferenceAgent()

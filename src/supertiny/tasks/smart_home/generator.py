@@ -1,0 +1,340 @@
+"""Seeded generation of smart-home examples in five categories, with honest splits.
+
+Train, dev and test draw homes from separate RNG streams and never share a home layout
+or an utterance; dev/test additionally use held-out templates, media queries, timer
+labels and chit-chat lines (see `phrasing.held_out`). Gold answers are written for
+dev/test only: the teacher has to earn the train labels.
+"""
+
+from __future__ import annotations
+
+import copy
+import random
+import re
+from typing import Callable
+
+from supertiny.tasks.smart_home import phrasing as P
+from supertiny.tasks.smart_home.home import COLORS, KINDS, ROOM_KINDS, ROOMS, generate_home, home_signature
+
+CATEGORIES = ["simple", "multiple", "parallel", "relative", "irrelevance"]
+MAX_PARALLEL_CALLS = 4  # "all the lights" in a big home would make answers too long for a tiny model
+
+
+class Draft:
+    """An utterance before decoration, its gold answer and the ids of what phrased it."""
+
+    def __init__(self, text: str, gold: list[dict] | str, templates: list[str], protected: set[str] = frozenset()):
+        self.text, self.gold, self.templates, self.protected = text, gold, templates, set(protected)
+
+
+def call(name: str, **arguments) -> dict:
+    return {"name": name, "arguments": arguments}
+
+
+# ---------------------------------------------------------------- referring to things
+
+
+def room_phrase(rng: random.Random, room_name: str) -> str:
+    return "the " + rng.choice(ROOMS[room_name].synonyms)
+
+
+def device_phrase(rng: random.Random, device: dict, context: dict) -> str:
+    """An unambiguous way to name a device in this home ("the lounge floor lamp")."""
+    kind = KINDS[device["kind"]]
+    in_room = [d for d in context["devices"] if d["room"] == device["room"]]
+    names = list(kind.names)
+    if device["type"] == "light" and sum(d["type"] == "light" for d in in_room) == 1:
+        names.append("light")
+    name = rng.choice(names)
+    room = rng.choice(ROOMS[device["room"]].synonyms)
+    shapes = ["the {room} {name}", "the {name} in the {room}", "my {room} {name}", "the {room} {name}"]
+    if name != "light" and sum(d["kind"] == device["kind"] for d in context["devices"]) == 1:
+        shapes += ["the {name}", "the {name}"]
+    return rng.choice(shapes).format(room=room, name=name)
+
+
+def _with(context: dict, capability: str, **state) -> list[dict]:
+    return [
+        d for d in context["devices"]
+        if capability in d["capabilities"] and all(d["state"].get(k) == v for k, v in state.items())
+    ]
+
+
+# ---------------------------------------------------------------- single intents
+
+
+def power(rng, context, split) -> Draft | None:
+    device = rng.choice(context["devices"])
+    on = device["state"]["power"] == "off" if rng.random() < 0.8 else rng.random() < 0.5
+    tid, template = P.pick(rng, P.POWER_ON if on else P.POWER_OFF, split, "power_on" if on else "power_off")
+    return Draft(template.format(dev=device_phrase(rng, device, context)), [call("set_power", device=device["id"], on=on)], [tid])
+
+
+def brightness(rng, context, split) -> Draft | None:
+    lights = _with(context, "brightness")
+    if not lights:
+        return None
+    device = rng.choice(lights)
+    level = rng.choice([5, 10, 15, 20, 25, 30, 40, 50, 50, 60, 70, 75, 80, 90, 100])
+    tid, template = P.pick(rng, P.BRIGHTNESS, split, "brightness")
+    text = template.format(dev=device_phrase(rng, device, context), pct=P.percent(rng, level))
+    return Draft(text, [call("set_brightness", device=device["id"], level=level)], [tid])
+
+
+def color(rng, context, split) -> Draft | None:
+    lights = _with(context, "color")
+    if not lights:
+        return None
+    device = rng.choice(lights)
+    colour = rng.choice([c for c in COLORS if c != device["state"].get("color")])
+    tid, template = P.pick(rng, P.COLOR, split, "color")
+    text = template.format(dev=device_phrase(rng, device, context), color=colour)
+    return Draft(text, [call("set_color", device=device["id"], color=colour)], [tid], set(colour.split()))
+
+
+def temperature(rng, context, split) -> Draft | None:
+    thermostats = _with(context, "temperature")
+    if not thermostats:
+        return None
+    device = rng.choice(thermostats)
+    celsius = rng.choice([c for c in range(16, 27) if c != device["state"]["temperature"]])
+    tid, template = P.pick(rng, P.TEMPERATURE, split, "temperature")
+    text = template.format(
+        dev=device_phrase(rng, device, context), room=room_phrase(rng, device["room"]), deg=P.degrees(rng, celsius)
+    )
+    return Draft(text, [call("set_temperature", device=device["id"], celsius=celsius)], [tid])
+
+
+def volume(rng, context, split) -> Draft | None:
+    players = _with(context, "volume")
+    if not players:
+        return None
+    device = rng.choice(players)
+    level = rng.choice([c for c in range(0, 101, 5) if c != device["state"]["volume"]])
+    tid, template = P.pick(rng, P.VOLUME, split, "volume")
+    text = template.format(dev=device_phrase(rng, device, context), n=P.number(rng, level), pct=P.percent(rng, level))
+    return Draft(text, [call("set_volume", device=device["id"], level=level)], [tid])
+
+
+def media(rng, context, split) -> Draft | None:
+    players = _with(context, "media")
+    if not players:
+        return None
+    device = rng.choice(players)
+    room_is_enough = sum("media" in d["capabilities"] for d in context["devices"] if d["room"] == device["room"]) == 1
+    qid, query = P.pick(rng, P.QUERIES, split, "query")
+    while True:
+        tid, template = P.pick(rng, P.MEDIA, split, "media")
+        if room_is_enough or "{room}" not in template:
+            break
+    text = template.format(dev=device_phrase(rng, device, context), room=room_phrase(rng, device["room"]), query=query)
+    return Draft(text, [call("play_media", device=device["id"], query=query)], [tid, qid], set(query.split()))
+
+
+def timer(rng, context, split) -> Draft | None:
+    n = rng.choice([1, 2, 3, 5, 5, 7, 8, 10, 10, 12, 15, 15, 20, 25, 30, 30, 40, 45, 60, 90])
+    tid, template = P.pick(rng, P.TIMER, split, "timer")
+    lid, label = P.pick(rng, P.LABELS, split, "label")
+    if "{n}" in template and n in (30, 60) and rng.random() < 0.5:
+        n = 20
+    text = template.format(mins=P.minutes(rng, n), n=P.number(rng, n), label=label)
+    arguments = {"minutes": n, "label": label} if "{label}" in template else {"minutes": n}
+    templates = [tid, lid] if "{label}" in template else [tid]
+    return Draft(text, [call("set_timer", **arguments)], templates, {label})
+
+
+SINGLE_CALL: dict[str, Callable] = {
+    "brightness": brightness, "color": color, "temperature": temperature, "volume": volume, "media": media, "timer": timer,
+}
+
+
+# ---------------------------------------------------------------- categories
+
+
+def simple(rng, context, split) -> Draft | None:
+    return power(rng, context, split)
+
+
+def multiple(rng, context, split) -> Draft | None:
+    return SINGLE_CALL[rng.choice(list(SINGLE_CALL))](rng, context, split)
+
+
+def relative(rng, context, split) -> Draft | None:
+    options = []
+    for device in _with(context, "temperature", power="on"):
+        options += [(device, "temperature", +1, P.WARMER), (device, "temperature", -1, P.COOLER)]
+    for device in _with(context, "brightness", power="on"):
+        options += [(device, "brightness", +1, P.BRIGHTER), (device, "brightness", -1, P.DIMMER)]
+    for device in _with(context, "volume", power="on"):
+        options += [(device, "volume", +1, P.LOUDER), (device, "volume", -1, P.QUIETER)]
+    if not options:
+        return None
+    device, quantity, sign, templates = rng.choice(options)
+    tid, (template, step) = P.pick(rng, templates, split, f"{quantity}_{'up' if sign > 0 else 'down'}")
+    if step == "given":
+        k = rng.choice({"temperature": [2, 3, 4], "brightness": [10, 20, 25, 30, 40], "volume": [5, 10, 15, 20]}[quantity])
+    else:
+        k = P.STEPS[quantity][step]
+    low, high = (10, 30) if quantity == "temperature" else (0, 100)
+    target = device["state"][quantity] + sign * k
+    if not low <= target <= high:
+        return None
+    function = {"temperature": "set_temperature", "brightness": "set_brightness", "volume": "set_volume"}[quantity]
+    argument = "celsius" if quantity == "temperature" else "level"
+    text = template.format(dev=device_phrase(rng, device, context), room=room_phrase(rng, device["room"]), k=P.number(rng, k))
+    return Draft(text, [call(function, device=device["id"], **{argument: target})], [tid])
+
+
+def parallel(rng, context, split) -> Draft | None:
+    kind = rng.choice(["floor", "floor", "room", "two_power", "two_intents", "two_intents"])
+    on = rng.random() < 0.5
+    onoff = "on" if on else "off"
+    if kind == "floor":
+        floor = rng.choice(["downstairs", "upstairs", "in the house", "everywhere"])
+        lights = [d for d in context["devices"] if d["type"] == "light" and (floor == d["floor"] or floor not in ("downstairs", "upstairs"))]
+        if not 2 <= len(lights) <= MAX_PARALLEL_CALLS:
+            return None
+        tid, template = P.pick(rng, P.ALL_LIGHTS, split, "all_lights")
+        text = template.format(onoff=onoff, floor=floor)
+        return Draft(text, [call("set_power", device=d["id"], on=on) for d in lights], [tid])
+    if kind == "room":
+        room = rng.choice(context["rooms"])["name"]
+        devices = [d for d in context["devices"] if d["room"] == room]
+        if len(devices) < 2:
+            return None
+        tid, template = P.pick(rng, P.EVERYTHING_IN_ROOM, split, "everything")
+        text = template.format(onoff=onoff, room=room_phrase(rng, room))
+        return Draft(text, [call("set_power", device=d["id"], on=on) for d in devices], [tid])
+    if kind == "two_power":
+        if len(context["devices"]) < 2:
+            return None
+        first, second = rng.sample(context["devices"], 2)
+        tid, template = P.pick(rng, P.TWO_DEVICES_POWER, split, "two_power")
+        text = template.format(onoff=onoff, dev=device_phrase(rng, first, context), dev2=device_phrase(rng, second, context))
+        return Draft(text, [call("set_power", device=d["id"], on=on) for d in (first, second)], [tid])
+    parts = [rng.choice([power, *SINGLE_CALL.values()])(rng, context, split) for _ in range(2)]
+    if None in parts:
+        return None
+    a, b = parts
+    devices = [c["arguments"].get("device", c["name"]) for c in a.gold + b.gold]
+    if len(set(devices)) < len(devices):
+        return None
+    jid, joiner = P.pick(rng, P.JOINERS, split, "join")
+    return Draft(joiner.format(a=a.text, b=b.text), a.gold + b.gold, [jid, *a.templates, *b.templates], a.protected | b.protected)
+
+
+def irrelevance(rng, context, split) -> Draft | None:
+    kind = rng.choice(["chitchat", "chitchat", "no_device", "no_room", "unsupported"])
+    present_rooms = [r["name"] for r in context["rooms"]]
+    if kind == "chitchat":
+        cid, text = P.pick(rng, P.CHITCHAT, split, "chitchat")
+        return Draft(text, P.REPLY_CHITCHAT, [cid])
+    tid, template = P.pick(rng, P.POWER_ON, split, "power_on")
+    if kind == "no_device":
+        room = rng.choice(present_rooms)
+        here = {d["kind"] for d in context["devices"] if d["room"] == room}
+        missing = [k for k in ROOM_KINDS[room] if k not in here and KINDS[k].type != "light"]
+        if not missing:
+            return None
+        name = KINDS[rng.choice(missing)].names[0]
+        dev = rng.choice(["the {name} in the {room}", "the {room} {name}"]).format(name=name, room=rng.choice(ROOMS[room].synonyms))
+        return Draft(template.format(dev=dev), P.REPLY_NO_DEVICE.format(name=name, room=room), [tid])
+    if kind == "no_room":
+        room = rng.choice([r for r in ROOMS if r not in present_rooms])
+        dev = rng.choice(["the light in the {room}", "the {room} light"]).format(room=rng.choice(ROOMS[room].synonyms))
+        return Draft(template.format(dev=dev), P.REPLY_NO_ROOM.format(room=room), [tid])
+    quantity = rng.choice(["color", "volume", "brightness"])
+    devices = [d for d in context["devices"] if quantity not in d["capabilities"] and d["type"] != "thermostat"]
+    if not devices:
+        return None
+    device = rng.choice(devices)
+    draft = {"color": color, "volume": volume, "brightness": brightness}[quantity]
+    fake = copy.deepcopy(context)
+    for d in fake["devices"]:
+        if d["id"] == device["id"]:
+            d["capabilities"] = [quantity]
+            d["state"] = {**d["state"], "volume": 30, "brightness": 50, "color": "white"}
+        else:
+            d["capabilities"] = [c for c in d["capabilities"] if c != quantity]
+    inner = draft(rng, fake, split)
+    if inner is None:
+        return None
+    reply = P.REPLY_UNSUPPORTED.format(name=device["name"], room=device["room"])
+    return Draft(inner.text, reply, inner.templates, inner.protected)
+
+
+CATEGORY_DRAFTS = {"simple": simple, "multiple": multiple, "parallel": parallel, "relative": relative, "irrelevance": irrelevance}
+
+
+# ---------------------------------------------------------------- splits
+
+
+def _normal(text: str) -> str:
+    return re.sub(r"[^a-z0-9% ]+", "", text.lower()).strip()
+
+
+def _resample_state(rng: random.Random, home: dict) -> dict:
+    """Same layout, a fresh current state: one home yields many different situations."""
+    context = copy.deepcopy(home)
+    fresh = generate_home(rng, home["home"])  # states drawn from the same distributions
+    states = {}
+    for device in fresh["devices"]:
+        states.setdefault(device["kind"], []).append(device["state"])
+    for device in context["devices"]:
+        pool = states.get(device["kind"])
+        if pool:
+            device["state"] = copy.deepcopy(rng.choice(pool))
+    return context
+
+
+def generate_split(
+    split: str, size: int, seed: int, typo_rate: float, taken_utterances: set[str], taken_homes: set[tuple]
+) -> list[dict]:
+    rng = random.Random(f"smart_home/{seed}/{split}")
+    homes = []
+    while len(homes) < max(6, size // 4):
+        home = generate_home(rng, f"{split}-home-{len(homes):04d}")
+        signature = home_signature(home)
+        if signature not in taken_homes:
+            taken_homes.add(signature)
+            homes.append(home)
+    categories = [CATEGORIES[i % len(CATEGORIES)] for i in range(size)]
+    rng.shuffle(categories)
+    examples = []
+    for index, category in enumerate(categories):
+        for _ in range(200):
+            context = _resample_state(rng, rng.choice(homes))
+            draft = CATEGORY_DRAFTS[category](rng, context, split)
+            if draft is None:
+                continue
+            text = P.decorate(rng, draft.text, typo_rate, draft.protected)
+            if _normal(text) not in taken_utterances:
+                break
+        else:  # pragma: no cover - only for absurdly small template sets
+            raise RuntimeError(f"could not draw a fresh {category} example for {split}")
+        taken_utterances.add(_normal(text))
+        example = {
+            "id": f"{split}-{index:05d}",
+            "input": text,
+            "context": context,
+            "category": category,
+            "meta": {"templates": draft.templates, "held_out_phrasing": any(_is_held_out(t) for t in draft.templates)},
+        }
+        if split != "train":
+            example["gold"] = draft.gold
+        examples.append(example)
+    return examples
+
+
+def _is_held_out(template_id: str) -> bool:
+    return P.held_out(int(template_id.rsplit("/", 1)[1]))
+
+
+def generate_splits(seed: int, sizes: dict[str, int], typo_rate: float) -> dict[str, list[dict]]:
+    """Train first, then dev and test, each excluding every utterance and home drawn before it."""
+    taken_utterances: set[str] = set()
+    taken_homes: set[tuple] = set()
+    return {
+        split: generate_split(split, sizes[split], seed, typo_rate, taken_utterances, taken_homes)
+        for split in ("train", "dev", "test")
+    }

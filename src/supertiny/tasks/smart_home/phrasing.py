@@ -1,0 +1,217 @@
+"""How people say things to a smart home: templates, synonyms, numbers in words, typos.
+
+Every template, media query, timer label and chit-chat line has a stable id; those whose
+index is 2 mod 3 are *held out*: they appear in dev/test only, so the test split holds
+phrasings that train never shows.
+"""
+
+from __future__ import annotations
+
+import random
+import string
+
+_ONES = "zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen sixteen seventeen eighteen nineteen".split()
+_TENS = "_ _ twenty thirty forty fifty sixty seventy eighty ninety".split()
+
+
+def number_to_words(n: int) -> str:
+    if n < 20:
+        return _ONES[n]
+    if n < 100:
+        tens, ones = divmod(n, 10)
+        return _TENS[tens] + ("" if ones == 0 else " " + _ONES[ones])
+    if n < 1000:
+        hundreds, rest = divmod(n, 100)
+        head = "a hundred" if hundreds == 1 else f"{_ONES[hundreds]} hundred"
+        return head + ("" if rest == 0 else " and " + number_to_words(rest))
+    return str(n)
+
+
+def held_out(index: int) -> bool:
+    """Items whose index is 2 mod 3 belong to the evaluation splits only."""
+    return index % 3 == 2
+
+
+def pick(rng: random.Random, items: list, split: str, prefix: str) -> tuple[str, object]:
+    """Choose an item allowed in this split; return (stable id, item)."""
+    allowed = [(i, item) for i, item in enumerate(items) if split != "train" or not held_out(i)]
+    index, item = rng.choice(allowed)
+    return f"{prefix}/{index}", item
+
+
+def number(rng: random.Random, n: int, words_prob: float = 0.3) -> str:
+    return number_to_words(n) if rng.random() < words_prob else str(n)
+
+
+def percent(rng: random.Random, n: int) -> str:
+    if n == 50 and rng.random() < 0.3:
+        return "half"
+    if n == 100 and rng.random() < 0.4:
+        return "full"
+    return rng.choice(["{} percent", "{}%", "{} per cent", "{}"]).format(number(rng, n))
+
+
+def degrees(rng: random.Random, n: int) -> str:
+    return rng.choice(["{} degrees", "{} degrees celsius", "{} degrees c", "{}°"]).format(number(rng, n))
+
+
+def minutes(rng: random.Random, n: int) -> str:
+    if n == 30 and rng.random() < 0.4:
+        return "half an hour"
+    if n == 60 and rng.random() < 0.5:
+        return rng.choice(["an hour", "one hour"])
+    return rng.choice(["{} minutes", "{} mins", "{} min"]).format(number(rng, n))
+
+
+POWER_ON = [
+    "turn on {dev}", "switch on {dev}", "turn {dev} on", "{dev} on", "power up {dev}",
+    "can you turn on {dev}", "switch {dev} on please", "i need {dev} on", "put {dev} on",
+    "start {dev}", "fire up {dev}", "could you switch {dev} on for me",
+]
+POWER_OFF = [
+    "turn off {dev}", "switch off {dev}", "turn {dev} off", "{dev} off", "shut off {dev}",
+    "kill {dev}", "power down {dev}", "can you switch {dev} off", "i don't need {dev} any more, turn it off",
+    "shut {dev} down", "switch {dev} off now", "could you turn {dev} off for me",
+]
+BRIGHTNESS = [
+    "set {dev} to {pct}", "dim {dev} to {pct}", "{dev} at {pct}", "brightness of {dev} to {pct}",
+    "change {dev} brightness to {pct}", "put {dev} at {pct} brightness", "make {dev} {pct} bright",
+    "{dev} brightness {pct} please", "adjust {dev} to {pct}", "set the brightness on {dev} to {pct}",
+    "can you bring {dev} to {pct}", "i want {dev} at {pct}",
+]
+COLOR = [
+    "make {dev} {color}", "set {dev} to {color}", "change {dev} to {color}", "turn {dev} {color}",
+    "i want {dev} in {color}", "switch {dev} color to {color}", "{color} on {dev} please",
+    "change the colour of {dev} to {color}", "can {dev} go {color}", "set {dev} colour to {color}",
+    "{dev} to {color}", "paint {dev} {color}",
+]
+TEMPERATURE = [
+    "set {dev} to {deg}", "{dev} to {deg}", "make it {deg} in {room}", "i want it {deg} in {room}",
+    "heat {room} to {deg}", "change {dev} to {deg}", "{deg} on {dev}", "set the temperature in {room} to {deg}",
+    "can you put {dev} on {deg}", "{room} temperature {deg} please", "adjust {dev} to {deg}", "keep {room} at {deg}",
+]
+VOLUME = [
+    "set the volume of {dev} to {n}", "{dev} volume {n}", "volume {n} on {dev}", "turn {dev} volume to {pct}",
+    "change {dev} volume to {n}", "make {dev} volume {n}", "put the volume on {dev} at {n}", "{dev} volume to {pct} please",
+    "set {dev} volume at {n}", "can you set {dev} to volume {n}", "adjust the volume of {dev} to {n}", "i want {dev} at volume {n}",
+]
+MEDIA = [
+    "play {query} on {dev}", "put {query} on {dev}", "i want to hear {query} on {dev}", "stream {query} on {dev}",
+    "play {query} in {room}", "start playing {query} on {dev}", "can you play {query} on {dev}", "{dev}, play {query}",
+    "queue up {query} on {dev}", "put on {query} in {room}", "let's have {query} on {dev}", "i'd like {query} on {dev}",
+]
+TIMER = [
+    "set a timer for {mins}", "timer {mins}", "start a {n} minute timer", "remind me in {mins}",
+    "{n} minute timer please", "count down {mins}", "set a timer for {mins} for the {label}", "timer for the {label}, {mins}",
+    "set a {n} minute timer for the {label}", "start a timer for {mins}", "{label} timer, {mins}", "can you time {mins} for the {label}",
+]
+# Relative changes: (template, step) where step is "small", "big" or "given" (the {k} in the text).
+WARMER = [
+    ("make it a bit warmer in {room}", "small"), ("{room} is too cold", "small"), ("turn up the heat in {room}", "small"),
+    ("warm up {room} a little", "small"), ("it's freezing in {room}, much warmer please", "big"), ("raise {dev} by {k} degrees", "given"),
+    ("bump {dev} up a degree", "small"), ("a lot warmer in {room} please", "big"), ("{room} could be slightly warmer", "small"),
+    ("turn {dev} up", "small"), ("can you make {room} way warmer", "big"), ("increase {dev} by {k}", "given"),
+]
+COOLER = [
+    ("make it a bit cooler in {room}", "small"), ("{room} is too hot", "small"), ("turn down the heat in {room}", "small"),
+    ("cool {room} down a little", "small"), ("it's boiling in {room}, much cooler please", "big"), ("lower {dev} by {k} degrees", "given"),
+    ("drop {dev} a degree", "small"), ("a lot cooler in {room} please", "big"), ("{room} could be slightly cooler", "small"),
+    ("turn {dev} down", "small"), ("can you make {room} way colder", "big"), ("decrease {dev} by {k}", "given"),
+]
+BRIGHTER = [
+    ("make {dev} brighter", "small"), ("{dev} a bit brighter", "small"), ("brighten {dev}", "small"),
+    ("{dev} is too dark", "small"), ("turn {dev} up a lot", "big"), ("raise {dev} by {k} percent", "given"),
+    ("much brighter {dev} please", "big"), ("bump up {dev}", "small"), ("{dev} slightly brighter", "small"),
+    ("turn up {dev} by {k} percent", "given"), ("increase the brightness of {dev}", "small"), ("{dev} way brighter", "big"),
+]
+DIMMER = [
+    ("dim {dev} a bit", "small"), ("{dev} a little dimmer", "small"), ("{dev} is too bright", "small"),
+    ("make {dev} dimmer", "small"), ("turn {dev} down a lot", "big"), ("lower {dev} by {k} percent", "given"),
+    ("much dimmer {dev} please", "big"), ("dim {dev}", "small"), ("{dev} slightly darker", "small"),
+    ("turn down {dev} by {k} percent", "given"), ("decrease the brightness of {dev}", "small"), ("{dev} way dimmer", "big"),
+]
+LOUDER = [
+    ("turn {dev} up", "small"), ("louder on {dev}", "small"), ("{dev} a bit louder", "small"),
+    ("can't hear {dev}, turn it up a lot", "big"), ("raise the volume on {dev} by {k}", "given"), ("volume up on {dev}", "small"),
+    ("make {dev} much louder", "big"), ("{dev} slightly louder", "small"), ("pump up {dev}", "small"),
+    ("increase {dev} volume by {k}", "given"), ("{dev} louder please", "small"), ("turn up the volume on {dev}", "small"),
+]
+QUIETER = [
+    ("turn {dev} down", "small"), ("quieter on {dev}", "small"), ("{dev} a bit quieter", "small"),
+    ("{dev} is way too loud", "big"), ("lower the volume on {dev} by {k}", "given"), ("volume down on {dev}", "small"),
+    ("make {dev} much quieter", "big"), ("{dev} slightly quieter", "small"), ("keep {dev} down a little", "small"),
+    ("decrease {dev} volume by {k}", "given"), ("{dev} softer please", "small"), ("turn down the volume on {dev}", "small"),
+]
+# Steps the task defines for relative requests (the teacher's instructions state them too).
+STEPS = {"temperature": {"small": 1, "big": 3}, "brightness": {"small": 10, "big": 30}, "volume": {"small": 10, "big": 30}}
+
+ALL_LIGHTS = [
+    "turn {onoff} all the lights {floor}", "switch {onoff} every light {floor}", "all lights {floor} {onoff}",
+    "lights {floor} {onoff} please", "turn all the lights {floor} {onoff}", "can you switch {onoff} the lights {floor}",
+    "i want every light {floor} {onoff}", "put all the lights {floor} {onoff}", "every single light {floor} {onoff}",
+]
+EVERYTHING_IN_ROOM = [
+    "turn {onoff} everything in {room}", "switch everything {onoff} in {room}", "all devices in {room} {onoff}",
+    "power {onoff} everything in {room}", "everything in {room} {onoff} please", "can you turn {onoff} all the devices in {room}",
+]
+TWO_DEVICES_POWER = [
+    "turn {onoff} {dev} and {dev2}", "switch {dev} and {dev2} {onoff}", "{dev} and {dev2} {onoff} please",
+    "turn {onoff} {dev} as well as {dev2}", "{onoff} with {dev} and {dev2}", "both {dev} and {dev2} {onoff}",
+]
+JOINERS = ["{a} and {b}", "{a}, then {b}", "{a} and also {b}", "{a}. {b}", "{a}, and {b}", "{a} plus {b}"]
+
+QUERIES = [
+    "jazz", "the news", "lo-fi beats", "classical music", "rock music", "the beatles", "taylor swift",
+    "bbc radio 4", "cartoons", "the weather forecast", "chill music", "a cooking show", "the football",
+    "miles davis", "a nature documentary", "pop hits", "white noise", "a true crime podcast",
+]
+LABELS = ["pasta", "eggs", "laundry", "pizza", "tea", "oven", "cake", "rice", "bread", "roast", "nap", "homework"]
+CHITCHAT = [
+    "what's the capital of france", "tell me a joke", "who won the world cup", "how are you today",
+    "what time is it in tokyo", "order me a pizza", "book a table for two tonight", "what's 17 times 3",
+    "send a text to mom", "translate hello into spanish", "how tall is mount everest", "what's the weather tomorrow",
+    "who wrote hamlet", "remind me about the dentist on friday", "call my sister", "how do i make pancakes",
+    "what's the meaning of life", "add milk to my shopping list", "is it going to rain", "sing me a song",
+    "how many days until christmas", "what's my bank balance", "recommend a good book", "buy more coffee beans",
+]
+REPLY_CHITCHAT = "Sorry, I can only help with the devices in your home."
+REPLY_NO_DEVICE = "Sorry, there is no {name} in the {room}."
+REPLY_NO_ROOM = "Sorry, this home has no {room}."
+REPLY_UNSUPPORTED = "Sorry, the {name} in the {room} can't do that."
+
+_PREFIXES = ["", "", "", "", "", "please ", "hey, ", "ok so ", "hi, ", "hey assistant, ", "um, "]
+_SUFFIXES = ["", "", "", "", "", " please", " thanks", " now", " thank you", " asap", " right away"]
+
+
+def decorate(rng: random.Random, text: str, typo_rate: float, protected: set[str]) -> str:
+    """Add politeness, casing, punctuation and (sometimes) a typo to a filled template."""
+    text = rng.choice(_PREFIXES) + text + rng.choice(_SUFFIXES)
+    if rng.random() < typo_rate:
+        text = _typo(rng, text, protected)
+    if rng.random() < 0.5:
+        text = text[0].upper() + text[1:]
+    return text + rng.choice(["", "", ".", "!", "?" if text.lower().startswith(("can", "could")) else "."])
+
+
+def _typo(rng: random.Random, text: str, protected: set[str]) -> str:
+    words = text.split(" ")
+    candidates = [
+        i for i, w in enumerate(words)
+        if len(w) >= 4 and w.isalpha() and w.lower() not in protected
+    ]
+    if not candidates:
+        return text
+    i = rng.choice(candidates)
+    word = list(words[i])
+    kind = rng.choice(["swap", "drop", "double", "near"])
+    j = rng.randrange(1, len(word) - 1)
+    if kind == "swap":
+        word[j], word[j + 1] = word[j + 1], word[j]
+    elif kind == "drop":
+        del word[j]
+    elif kind == "double":
+        word.insert(j, word[j])
+    else:
+        word[j] = rng.choice(string.ascii_lowercase)
+    words[i] = "".join(word)
+    return " ".join(words)

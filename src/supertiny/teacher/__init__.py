@@ -1,0 +1,1 @@
+"""The prototype: a function-calling teacher pipeline that produces traces."""

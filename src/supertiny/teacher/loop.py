@@ -1,0 +1,123 @@
+"""The tool-calling loop every teacher backend walks.
+
+The teacher sees the helper and action tools. Helper calls are validated against their
+schemas and executed against the example's home; their results (or errors) go back as
+`tool` messages. The first message that calls an action tool, or replies in plain text,
+ends the trace: its action calls (or its text) are the final answer.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Protocol
+
+import jsonschema
+
+from supertiny.tasks import Task
+
+
+class ChatBackend(Protocol):
+    """Anything that answers a chat with tools the way an OpenAI chat endpoint does."""
+
+    name: str
+    model: str
+
+    def complete(self, messages: list[dict], tools: list[dict]) -> tuple[dict, dict]:
+        """Return (assistant message in OpenAI format, usage {prompt_tokens, completion_tokens})."""
+        ...
+
+
+@dataclass
+class Usage:
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    requests: int = 0
+
+    def add(self, usage: dict) -> None:
+        self.prompt_tokens += int(usage.get("prompt_tokens", 0))
+        self.completion_tokens += int(usage.get("completion_tokens", 0))
+        self.requests += 1
+
+
+@dataclass
+class TraceResult:
+    messages: list[dict]
+    final: list[dict] | str | None
+    status: str  # ok | max_turns | invalid_final
+    turns: int
+    usage: Usage = field(default_factory=Usage)
+
+
+def schemas_by_name(tools: list[dict]) -> dict[str, dict]:
+    return {tool["function"]["name"]: tool["function"].get("parameters", {"type": "object"}) for tool in tools}
+
+
+def parse_tool_call(tool_call: dict) -> tuple[str, dict | None, str | None]:
+    """(name, arguments or None, error) of one OpenAI tool call whose arguments are a JSON string."""
+    function = tool_call.get("function") or {}
+    name = function.get("name", "")
+    raw = function.get("arguments") or "{}"
+    try:
+        arguments = json.loads(raw) if isinstance(raw, str) else raw
+    except json.JSONDecodeError as error:
+        return name, None, f"arguments are not valid JSON: {error.msg}"
+    if not isinstance(arguments, dict):
+        return name, None, "arguments must be a JSON object"
+    return name, arguments, None
+
+
+def validation_error(schema: dict, arguments: dict) -> str | None:
+    try:
+        jsonschema.validate(arguments, schema)
+    except jsonschema.ValidationError as error:
+        where = "/".join(map(str, error.absolute_path)) or "arguments"
+        return f"{where}: {error.message}"
+    return None
+
+
+def run_tool_loop(backend: ChatBackend, task: Task, example: dict, max_turns: int) -> TraceResult:
+    messages = [
+        {"role": "system", "content": task.teacher_system_prompt()},
+        {"role": "user", "content": example["input"]},
+    ]
+    tools = task.helper_tools + task.action_tools
+    helpers, actions = schemas_by_name(task.helper_tools), schemas_by_name(task.action_tools)
+    usage = Usage()
+    for turn in range(1, max_turns + 1):
+        reply, reply_usage = backend.complete(messages, tools)
+        usage.add(reply_usage)
+        messages.append(reply)
+        tool_calls = reply.get("tool_calls") or []
+        if not tool_calls:
+            return TraceResult(messages, (reply.get("content") or "").strip(), "ok", turn, usage)
+        if any((c.get("function") or {}).get("name") in actions for c in tool_calls):
+            final, status = [], "ok"
+            for tool_call in tool_calls:
+                name, arguments, error = parse_tool_call(tool_call)
+                if name not in actions:
+                    continue  # helper calls beside the final actions are moot
+                if error or validation_error(actions[name], arguments):
+                    status = "invalid_final"
+                final.append({"name": name, "arguments": arguments if arguments is not None else {}})
+            return TraceResult(messages, final, status, turn, usage)
+        for tool_call in tool_calls:
+            messages.append(
+                {"role": "tool", "tool_call_id": tool_call.get("id", ""), "content": _execute(task, example, helpers, tool_call)}
+            )
+    return TraceResult(messages, None, "max_turns", max_turns, usage)
+
+
+def _execute(task: Task, example: dict, helpers: dict, tool_call: dict) -> str:
+    """Run one helper call; every problem becomes an error result the teacher can read."""
+    name, arguments, error = parse_tool_call(tool_call)
+    if error is None and name not in helpers:
+        error = f"unknown function {name!r}"
+    if error is None:
+        error = validation_error(helpers[name], arguments)
+    if error is None:
+        try:
+            return json.dumps(task.run_helper(example["context"], name, arguments))
+        except Exception as problem:  # a tool error is information for the teacher, not a crash
+            error = str(problem)
+    return json.dumps({"error": error})

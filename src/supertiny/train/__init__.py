@@ -1,0 +1,1 @@
+"""Knowledge transfer into the student: thin layers over trl's trainers."""

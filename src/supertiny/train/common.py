@@ -1,0 +1,97 @@
+"""What every trainer here shares: CPU-safe trl configs, precision choice, training curves."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import torch
+import torch.nn.functional as F
+from transformers import TrainerCallback
+
+from supertiny.jsonl import write_json
+
+_BF16_FLAGS = ("avx512_bf16", "amx_bf16")
+
+
+def cpu_has_fast_bf16() -> bool:
+    """bf16 autocast roughly doubles CPU training speed where the CPU has bf16 instructions;
+    without them it is much slower than fp32."""
+    try:
+        flags = Path("/proc/cpuinfo").read_text()
+    except OSError:
+        return False
+    return any(flag in flags for flag in _BF16_FLAGS)
+
+
+def use_bf16(precision: str) -> bool:
+    return precision == "bf16" or (precision == "auto" and cpu_has_fast_bf16())
+
+
+def cpu_training_kwargs(precision: str, seed: int) -> dict:
+    """Arguments every trl config needs here: trl defaults to bf16 and gradient checkpointing."""
+    return {
+        "use_cpu": True,
+        "bf16": use_bf16(precision),
+        "fp16": False,
+        "report_to": "none",
+        "save_strategy": "no",
+        "logging_steps": 1,
+        "seed": seed,
+        "data_seed": seed,
+        "dataloader_num_workers": 0,
+    }
+
+
+class TrainingCurves(TrainerCallback):
+    """Records the trainer's logged numbers per step into a JSON plot file for `dvc plots`.
+
+    (dvclive would do this too, but inside a DVC stage it probes git and, in a repository
+    without commits, crashes; a list of rows is all `dvc plots` needs.)
+    """
+
+    def __init__(self, path: str | Path, keys: tuple[str, ...] = ("loss", "learning_rate", "grad_norm")):
+        self.path, self.keys = Path(path), keys
+        self.rows: list[dict] = []
+
+    def on_log(self, args, state, control, logs=None, **kwargs):
+        row = {k: round(float(v), 6) for k, v in (logs or {}).items() if k in self.keys and isinstance(v, (int, float))}
+        if row:
+            self.rows.append({"step": state.global_step, **row})
+
+    def on_train_end(self, args, state, control, **kwargs):
+        write_json(self.path, self.rows)
+
+    def last(self, key: str) -> float | None:
+        return next((row[key] for row in reversed(self.rows) if key in row), None)
+
+
+def completion_hidden_states(model, inputs: dict) -> tuple[torch.Tensor, torch.Tensor]:
+    """(hidden states that predict a labelled token, those tokens): the backbone runs on the
+    whole sequence, but only completion positions go through the LM head."""
+    labels = inputs["labels"][:, 1:]
+    backbone_inputs = {k: v for k, v in inputs.items() if k in ("input_ids", "attention_mask", "position_ids")}
+    hidden = model.base_model(**backbone_inputs, use_cache=False).last_hidden_state[:, :-1]
+    mask = labels != -100
+    return hidden[mask], labels[mask]
+
+
+class CompletionOnlyLossMixin:
+    """Cross-entropy on completion tokens only, through the LM head on those positions only.
+
+    On CPU, trl's fused LM head scores every position in recomputed tiles; the prompt is
+    ~85% of our tokens, so projecting only the completion makes a SmolLM2 step 2.4x faster
+    (measured: 6.1 s against 14.3 s for 8 x 260 tokens, bf16, 2 cores) for the same loss.
+    """
+
+    def compute_loss(self, model, inputs, return_outputs=False, num_items_in_batch=None):
+        # accelerate applies autocast by wrapping model.forward; the backbone call below bypasses it
+        with self.accelerator.autocast():
+            hidden, targets = completion_hidden_states(model, inputs)
+            logits = model.get_output_embeddings()(hidden).float()
+        total = F.cross_entropy(logits, targets, reduction="sum")
+        count = num_items_in_batch if num_items_in_batch is not None else targets.numel()
+        loss = total / torch.as_tensor(count, device=total.device).clamp(min=1)
+        if targets.numel():
+            accuracy = (logits.argmax(-1) == targets).float().mean().item()
+            self._metrics["train" if model.training else "eval"]["mean_token_accuracy"].append(accuracy)
+        return (loss, {"logits": logits}) if return_outputs else loss

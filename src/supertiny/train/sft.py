@@ -1,0 +1,61 @@
+"""Supervised fine-tuning on the judge's accepted traces (sequence-level distillation).
+
+The student learns the teacher's *final* answer in one step from the compact prompt: the
+helper-tool turns of the prototype are dropped. The loss covers the completion only, and
+the completion ends with `<|im_end|>`, so the model learns to stop.
+"""
+
+from __future__ import annotations
+
+import random
+
+from datasets import Dataset
+from trl import SFTConfig, SFTTrainer
+
+from supertiny.params import SftParams
+from supertiny.prompting import answer_message, student_messages
+from supertiny.train.common import CompletionOnlyLossMixin, TrainingCurves, cpu_training_kwargs
+
+
+class CompletionSFTTrainer(CompletionOnlyLossMixin, SFTTrainer):
+    """trl's SFTTrainer with the LM head applied to completion positions only."""
+
+
+def sft_rows(task, traces: list[dict], max_examples: int | None, seed: int) -> list[dict]:
+    rows = [{"prompt": student_messages(task, trace), "completion": [answer_message(trace["final"])]} for trace in traces]
+    random.Random(seed).shuffle(rows)
+    return rows[:max_examples] if max_examples else rows
+
+
+def make_sft_trainer(model, tokenizer, rows: list[dict], params: SftParams, work_dir: str, callbacks=()) -> SFTTrainer:
+    config = SFTConfig(
+        output_dir=work_dir,
+        max_steps=params.max_steps,
+        per_device_train_batch_size=params.batch_size,
+        gradient_accumulation_steps=params.grad_accum,
+        learning_rate=params.learning_rate,
+        lr_scheduler_type="cosine",
+        warmup_steps=params.warmup_ratio,  # a float below 1 is a fraction of the steps
+        weight_decay=params.weight_decay,
+        max_length=params.max_length,
+        completion_only_loss=True,
+        pad_to_multiple_of=32,  # fewer distinct shapes: oneDNN re-plans its kernels for every new one
+        **cpu_training_kwargs(params.precision, params.seed),
+    )
+    return CompletionSFTTrainer(
+        model=model, args=config, train_dataset=Dataset.from_list(rows), processing_class=tokenizer, callbacks=list(callbacks)
+    )
+
+
+def train_sft(model, tokenizer, rows: list[dict], params: SftParams, work_dir: str, curves_path: str) -> dict:
+    curves = TrainingCurves(curves_path)
+    trainer = make_sft_trainer(model, tokenizer, rows, params, work_dir, [curves])
+    result = trainer.train()
+    return {
+        "train_loss": round(float(result.training_loss), 4),
+        "final_loss": curves.last("loss"),
+        "steps": int(result.global_step),
+        "examples": len(rows),
+        "bf16": bool(trainer.args.bf16),
+        "train_seconds": round(float(result.metrics.get("train_runtime", 0.0)), 1),
+    }

@@ -1,0 +1,33 @@
+"""Stage evaluate@<name>: accuracy, similarity and latency of one model on the test split."""
+
+import sys
+
+import torch
+
+from supertiny.errors import SupertinyError, exit_on_user_error
+from supertiny.evaluation import evaluate_model
+from supertiny.jsonl import read_jsonl, write_json, write_jsonl
+from supertiny.params import load_params
+from supertiny.runtime.predictor import load_predictor
+from supertiny.tasks import get_task
+
+
+@exit_on_user_error
+def main(name: str, folder: str) -> None:
+    params = load_params()
+    settings = params.evaluate
+    if settings.threads:
+        torch.set_num_threads(settings.threads)
+    task = get_task(params.prepare.task)
+    examples = read_jsonl(f"data/task/{settings.split}.jsonl", required=("id", "input", "context", "category", "gold"))
+    examples = examples[: settings.limit] if settings.limit else examples
+    predictor = load_predictor(folder, task, settings.max_new_tokens)
+    metrics, rows = evaluate_model(predictor, examples, settings.batch_size, settings.latency_samples, desc=f"evaluate {name}")
+    write_jsonl(f"data/eval/{name}.jsonl", rows)
+    write_json(f"metrics/eval/{name}.json", metrics)
+
+
+if __name__ == "__main__":
+    if len(sys.argv) != 3:
+        raise SystemExit("usage: python stages/evaluate.py NAME MODEL_FOLDER")
+    main(sys.argv[1], sys.argv[2])

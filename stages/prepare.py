@@ -1,0 +1,27 @@
+"""Stage prepare: generate the task's train/dev/test splits."""
+
+from collections import Counter
+
+from supertiny.errors import exit_on_user_error
+from supertiny.jsonl import write_json, write_jsonl
+from supertiny.params import load_params
+from supertiny.tasks import get_task
+
+
+@exit_on_user_error
+def main() -> None:
+    params = load_params().prepare
+    task = get_task(params.task)
+    sizes = {"train": params.train_size, "dev": params.dev_size, "test": params.test_size}
+    splits = task.generate(params.seed, sizes, params.typo_rate)
+    metrics = {}
+    for split, examples in splits.items():
+        write_jsonl(f"data/task/{split}.jsonl", examples)
+        metrics[f"{split}_examples"] = len(examples)
+        for category, count in sorted(Counter(e["category"] for e in examples).items()):
+            metrics[f"{split}_{category}"] = count
+    write_json("metrics/prepare.json", metrics)
+
+
+if __name__ == "__main__":
+    main()

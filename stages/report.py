@@ -1,0 +1,23 @@
+"""Stage report: the Markdown report and plot data from every evaluated model's metrics."""
+
+import sys
+from pathlib import Path
+
+from supertiny.errors import exit_on_user_error
+from supertiny.jsonl import atomic_write_text, read_json, write_json
+from supertiny.params import load_params
+from supertiny.report import model_rows, render_report
+
+
+@exit_on_user_error
+def main(models: list[str]) -> None:
+    params = load_params().report
+    evaluations = {name: read_json(f"metrics/eval/{name}.json") for name in models}
+    teach, judge = read_json("metrics/teach.json"), read_json("metrics/judge.json")
+    rows = model_rows(evaluations, params.cpu_price_per_hour, teach.get("cost_per_million_requests_usd"))
+    write_json("reports/models.json", rows)
+    atomic_write_text("reports/report.md", render_report(params.title, evaluations, teach, judge, rows))
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])

@@ -1,0 +1,32 @@
+"""Stage sft: fine-tune the base student on the accepted traces' final answers."""
+
+import tempfile
+
+from supertiny.errors import exit_on_user_error
+from supertiny.jsonl import read_jsonl, write_json
+from supertiny.modelcard import write_card
+from supertiny.params import as_dict, load_params
+from supertiny.tasks import get_task
+from supertiny.train.sft import sft_rows, train_sft
+from supertiny.train.student import count_parameters, load_model, save_model
+
+
+@exit_on_user_error
+def main() -> None:
+    params = load_params()
+    task = get_task(params.prepare.task)
+    traces = read_jsonl("data/judged/accepted.jsonl", required=("input", "context", "final"))
+    rows = sft_rows(task, traces, params.sft.max_examples, params.sft.seed)
+    model, tokenizer = load_model("models/base")
+    with tempfile.TemporaryDirectory() as work_dir:
+        metrics = train_sft(model, tokenizer, rows, params.sft, work_dir, "metrics/train/sft.json")
+    save_model(model, tokenizer, "models/sft")
+    write_card(
+        "models/sft", kind="hf", stage="sft", inputs={"model": "models/base", "traces": "data/judged/accepted.jsonl"},
+        params=as_dict(params.sft), parameters=count_parameters(model), training=metrics,
+    )
+    write_json("metrics/sft.json", metrics)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,48 @@
+"""Stage teach: the prototype teacher answers the train inputs (traces) and dev (accuracy)."""
+
+from supertiny.errors import exit_on_user_error
+from supertiny.jsonl import read_jsonl, write_json, write_jsonl
+from supertiny.modelcard import write_card
+from supertiny.params import as_dict, load_params
+from supertiny.score import score_predictions
+from supertiny.tasks import get_task
+from supertiny.teacher.backends import make_backend
+from supertiny.teacher.run import EXAMPLE_KEYS, run_teacher, usage_totals
+
+
+@exit_on_user_error
+def main() -> None:
+    params = load_params()
+    task = get_task(params.prepare.task)
+    train = read_jsonl("data/task/train.jsonl", required=EXAMPLE_KEYS)
+    dev = read_jsonl("data/task/dev.jsonl", required=(*EXAMPLE_KEYS, "gold"))
+    backend = make_backend(params.teach, task)
+
+    traces = run_teacher(backend, task, train, params.teach, desc="teach train")
+    dev_traces = run_teacher(backend, task, dev, params.teach, desc="teach dev")
+    write_jsonl("data/traces/train.jsonl", traces)
+    write_jsonl("data/traces/dev.jsonl", dev_traces)
+    card = write_card(
+        "models/teacher", kind="teacher", stage="teach", inputs={"train": "data/task/train.jsonl"},
+        params=as_dict(params.teach), backend=backend.name, model=backend.model,
+    )
+
+    dev_scores = score_predictions(
+        {"prediction": t["final"] if t["status"] == "ok" else None, "gold": e["gold"], "category": e["category"]}
+        for t, e in zip(dev_traces, dev)
+    )
+    metrics = {
+        "backend": card["backend"],
+        "model": card["model"],
+        "train_examples": len(traces),
+        "finished_rate": round(sum(t["status"] == "ok" for t in traces) / max(1, len(traces)), 4),
+        "dev_exact_match": dev_scores["exact_match"],
+        "dev_similarity": dev_scores["similarity"],
+        "usage_estimated": backend.name == "reference",
+        **usage_totals(traces, params.teach),
+    }
+    write_json("metrics/teach.json", metrics)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,64 @@
+"""SFT on the tiny preset: what the loss covers, that it matches the plain loss, that it trains."""
+
+from __future__ import annotations
+
+import copy
+import json
+
+import pytest
+import torch
+
+from supertiny.params import SftParams
+from supertiny.prompting import END_OF_TURN
+from supertiny.teacher.loop import run_tool_loop
+from supertiny.teacher.reference import ReferenceBackend
+from supertiny.train.sft import make_sft_trainer, sft_rows, train_sft
+
+
+@pytest.fixture(scope="module")
+def rows(task, splits):
+    backend = ReferenceBackend(task)
+    traces = []
+    for example in splits["train"][:24]:
+        result = run_tool_loop(backend, task, example, 6)
+        traces.append({**example, "final": result.final})
+    return sft_rows(task, traces, max_examples=None, seed=0)
+
+
+def test_the_loss_covers_the_answer_and_its_end_of_turn_token_only(tiny_student, rows, tmp_path):
+    model, tokenizer = tiny_student
+    trainer = make_sft_trainer(copy.deepcopy(model), tokenizer, rows, SftParams(max_steps=1, precision="fp32"), str(tmp_path))
+    end_id = tokenizer.convert_tokens_to_ids(END_OF_TURN)
+    for row, encoded in zip(rows[:8], trainer.train_dataset):
+        ids = encoded["input_ids"]
+        mask = [label != -100 for label in encoded["labels"]]  # trl builds the loss mask as labels
+        completion = tokenizer.decode([t for t, m in zip(ids, mask) if m])
+        assert completion.startswith(row["completion"][0]["content"])
+        assert completion.rstrip("\n").endswith(END_OF_TURN)
+        assert end_id in [t for t, m in zip(ids, mask) if m]
+        prompt = tokenizer.decode([t for t, m in zip(ids, mask) if not m])
+        assert row["prompt"][1]["content"] in prompt and "<tool_call>" not in prompt
+
+
+def test_completion_only_loss_equals_the_plain_masked_loss(tiny_student, rows, tmp_path):
+    model, tokenizer = tiny_student
+    trainer = make_sft_trainer(copy.deepcopy(model), tokenizer, rows, SftParams(max_steps=1, precision="fp32", batch_size=4), str(tmp_path))
+    batch = next(iter(trainer.get_train_dataloader()))
+    assert (batch["labels"] != -100).sum() < (batch["attention_mask"] == 1).sum() / 2
+    with torch.no_grad():
+        ours = trainer.compute_loss(trainer.model, dict(batch))
+        plain = trainer.model(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"], labels=batch["labels"]).loss
+    assert ours.item() == pytest.approx(plain.item(), rel=1e-4)
+
+
+def test_training_lowers_the_loss_and_writes_curves(tiny_student, rows, tmp_path):
+    model, tokenizer = tiny_student
+    model = copy.deepcopy(model)
+    before = [p.detach().clone() for p in model.parameters()]
+    params = SftParams(max_steps=8, batch_size=4, learning_rate=3e-3, precision="fp32")
+    metrics = train_sft(model, tokenizer, rows, params, str(tmp_path / "work"), str(tmp_path / "curves.json"))
+    curves = json.loads((tmp_path / "curves.json").read_text())
+    assert [row["step"] for row in curves] == list(range(1, 9))
+    assert curves[-1]["loss"] < curves[0]["loss"]
+    assert metrics["steps"] == 8 and metrics["examples"] == len(rows)
+    assert any(not torch.equal(a, b) for a, b in zip(before, model.parameters()))
