@@ -4,9 +4,10 @@ import sys
 
 import torch
 
-from supertiny.errors import SupertinyError, exit_on_user_error
+from supertiny.errors import exit_on_user_error
 from supertiny.evaluation import evaluate_model
 from supertiny.jsonl import read_jsonl, write_json, write_jsonl
+from supertiny.modelcard import read_card
 from supertiny.params import load_params
 from supertiny.runtime.predictor import load_predictor
 from supertiny.tasks import get_task
@@ -21,6 +22,10 @@ def main(name: str, folder: str) -> None:
     task = get_task(params.prepare.task)
     examples = read_jsonl(f"data/task/{settings.split}.jsonl", required=("id", "input", "context", "category", "gold"))
     examples = examples[: settings.limit] if settings.limit else examples
+    if read_card(folder).get("kind") == "skipped":  # an optional stage that did not run
+        write_jsonl(f"data/eval/{name}.jsonl", [])
+        write_json(f"metrics/eval/{name}.json", {"skipped": True})
+        return
     predictor = load_predictor(folder, task, settings.max_new_tokens)
     metrics, rows = evaluate_model(predictor, examples, settings.batch_size, settings.latency_samples, desc=f"evaluate {name}")
     write_jsonl(f"data/eval/{name}.jsonl", rows)

@@ -13,10 +13,14 @@ from supertiny.report import model_rows, render_report
 def main(models: list[str]) -> None:
     params = load_params().report
     evaluations = {name: read_json(f"metrics/eval/{name}.json") for name in models}
+    evaluations = {name: m for name, m in evaluations.items() if not m.get("skipped")}
     teach, judge = read_json("metrics/teach.json"), read_json("metrics/judge.json")
     rows = model_rows(evaluations, params.cpu_price_per_hour, teach.get("cost_per_million_requests_usd"))
     write_json("reports/models.json", rows)
-    atomic_write_text("reports/report.md", render_report(params.title, evaluations, teach, judge, rows))
+    transfer = {stage: read_json(f"metrics/{stage}.json") for stage in ("sft", "rft", "distill", "rl") if Path(f"metrics/{stage}.json").exists()}
+    compression = {stage: read_json(f"metrics/{stage}.json") for stage in ("prune", "quantize", "benchmark") if Path(f"metrics/{stage}.json").exists()}
+    compression["source"] = load_params().prune.source
+    atomic_write_text("reports/report.md", render_report(params.title, evaluations, teach, judge, rows, transfer=transfer, compression=compression))
 
 
 if __name__ == "__main__":

@@ -1,4 +1,8 @@
-"""Stage teach: the prototype teacher answers the train inputs (traces) and dev (accuracy)."""
+"""Stage teach: the prototype teacher answers the train inputs (traces) and dev (accuracy).
+
+Every paid response is cached outside the stage's outs as it arrives (teach.cache_dir),
+so a killed run loses nothing: the rerun replays it from the cache.
+"""
 
 from supertiny.errors import exit_on_user_error
 from supertiny.jsonl import read_jsonl, write_json, write_jsonl
@@ -39,7 +43,9 @@ def main() -> None:
         "dev_exact_match": dev_scores["exact_match"],
         "dev_similarity": dev_scores["similarity"],
         "usage_estimated": backend.name == "reference",
+        "mean_agreement": round(sum(t["agreement"] for t in traces) / max(1, len(traces)), 4),
         **usage_totals(traces, params.teach),
+        **backend.counters(),
     }
     write_json("metrics/teach.json", metrics)
 

@@ -30,3 +30,66 @@ def tiny_student():
 
     model, tokenizer, _ = load_base_student(StudentParams(model="tiny"))
     return model, tokenizer
+
+
+@pytest.fixture(scope="session")
+def teacher_traces(task, splits):
+    """The reference teacher's traces for the first 24 train examples."""
+    from supertiny.teacher.loop import run_tool_loop
+    from supertiny.teacher.reference import ReferenceBackend
+
+    backend = ReferenceBackend(task)
+    return [{**e, "final": run_tool_loop(backend, task, e, 6).final} for e in splits["train"][:24]]
+
+
+@pytest.fixture(scope="session")
+def sft_rows_small(task, teacher_traces):
+    """Prompt/completion rows (the student's training format) from those traces."""
+    from supertiny.train.sft import sft_rows
+
+    return sft_rows(task, teacher_traces, max_examples=None, seed=0)
+
+
+@pytest.fixture(scope="session")
+def trained_tiny(tiny_student, sft_rows_small, tmp_path_factory):
+    """Folder of a tiny student trained 20 steps on task text. A random init's outputs are
+    flat or chaotic, so quantized and exported copies disagree with it by chance; a trained
+    model's are peaked, as a real student's are."""
+    import copy
+
+    import torch
+
+    from supertiny.modelcard import write_card
+    from supertiny.train.student import save_model
+
+    model, tokenizer = copy.deepcopy(tiny_student[0]), tiny_student[1]
+    texts = [tokenizer.apply_chat_template(r["prompt"] + r["completion"], tokenize=True, return_dict=False) for r in sft_rows_small[:4]]
+    batch = torch.tensor([ids[:64] for ids in texts])
+    torch.manual_seed(0)
+    optimizer = torch.optim.AdamW(model.parameters(), lr=2e-2)
+    for _ in range(20):
+        model(input_ids=batch, labels=batch).loss.backward()
+        optimizer.step()
+        optimizer.zero_grad()
+    folder = tmp_path_factory.mktemp("trained_tiny")
+    save_model(model.eval(), tokenizer, folder)
+    write_card(folder, kind="hf", stage="test", inputs={}, params={})
+    return folder
+
+
+@pytest.fixture(scope="session")
+def tiny_exports(trained_tiny, tmp_path_factory):
+    """precision -> onnxruntime-genai export of `trained_tiny`, built on first use."""
+    from supertiny.compress.export import export_genai
+    from supertiny.modelcard import write_card
+
+    root, built = tmp_path_factory.mktemp("exports"), {}
+
+    def export(precision: str):
+        if precision not in built:
+            built[precision] = root / precision
+            export_genai(trained_tiny, built[precision], precision)
+            write_card(built[precision], kind="ort-genai", stage="test", inputs={}, params={"precision": precision}, parameters=1)
+        return built[precision]
+
+    return export

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -22,6 +23,12 @@ TINY = {
     "prepare": {"train_size": 60, "dev_size": 20, "test_size": 20},
     "student": {"model": "tiny"},
     "sft": {"max_steps": 4, "batch_size": 4, "precision": "fp32"},
+    "rft": {"prompts": 8, "samples": 2, "max_new_tokens": 8, "max_steps": 2, "batch_size": 4, "precision": "fp32"},
+    "distill": {"teacher": "models/sft", "max_steps": 2, "batch_size": 4, "precision": "fp32"},
+    "rl": {"prompts": 8, "steps": 2, "group_size": 2, "prompts_per_step": 2, "max_new_tokens": 8, "precision": "fp32"},
+    "prune": {"target_ratio": 0.99, "calibration_examples": 2, "dev_examples": 4, "max_steps": 2, "batch_size": 4, "precision": "fp32"},
+    "quantize": {"check_examples": 2},
+    "benchmark": {"requests": 2, "max_new_tokens": 8},
     "evaluate": {"batch_size": 10, "max_new_tokens": 16, "latency_samples": 2},
 }
 
@@ -58,19 +65,23 @@ def project(tmp_path_factory) -> Path:
 
 @pytest.mark.slow
 def test_repro_builds_every_model_metric_and_report(project):
-    for name in ("teacher", "base", "sft"):
+    for name in ("teacher", "base", "sft", "rft", "distill", "rl"):
         metrics = json.loads((project / "metrics" / "eval" / f"{name}.json").read_text())
         assert metrics["examples"] == 20
         assert {"exact_match", "similarity", "parse_rate", "latency_ms_p50", "latency_ms_p95"} <= set(metrics)
     assert json.loads((project / "metrics/eval/teacher.json").read_text())["exact_match"] >= 0.8
     assert json.loads((project / "metrics/judge.json").read_text())["traces"] == 60
-    for model in ("base", "sft"):
+    for model in ("base", "sft", "rft", "distill", "rl"):
         folder = project / "models" / model
         assert (folder / "model.safetensors").exists() and not list(folder.glob("*.bin"))
         card = json.loads((folder / "card.json").read_text())
-        assert card["stage"] == ("student" if model == "base" else "sft") and card["parameters"] > 0
+        assert card["stage"] == ("student" if model == "base" else model) and card["parameters"] > 0
+    assert json.loads((project / "models/rl/card.json").read_text())["inputs"]["model"] == "models/distill"
+    assert json.loads((project / "metrics/rft.json").read_text())["prompts"] == 8
+    assert len(json.loads((project / "metrics/train/rl.json").read_text())) == 2
     report = (project / "reports/report.md").read_text()
     assert "| sft |" in report and "| teacher |" in report
+    assert "## Knowledge transfer" in report and "- **rl**: GRPO for 2 steps from distill" in report
     assert len(json.loads((project / "metrics/train/sft.json").read_text())) == 4
 
 
@@ -84,7 +95,8 @@ def test_second_repro_runs_nothing(project):
 @pytest.mark.slow
 def test_dag_metrics_and_params_are_readable_by_dvc(project):
     dot = run(["dvc", "dag", "--dot"], project).stdout
-    for edge in ['"prepare" -> "teach"', '"teach" -> "judge"', '"judge" -> "sft"', '"sft" -> "evaluate@sft"', '"evaluate@sft" -> "report"']:
+    for edge in ['"prepare" -> "teach"', '"teach" -> "judge"', '"judge" -> "sft"', '"sft" -> "rft"', '"rft" -> "distill"',
+                 '"distill" -> "rl"', '"rl" -> "evaluate@rl"', '"sft" -> "evaluate@sft"', '"evaluate@sft" -> "report"']:
         assert edge in dot
     shown = json.loads(run(["dvc", "metrics", "show", "--json"], project).stdout)
     text = json.dumps(shown)
@@ -105,5 +117,25 @@ def test_a_changed_sft_param_invalidates_sft_and_nothing_upstream(project):
         assert not {"prepare", "teach", "judge", "student"} & set(status)
         diff = json.loads(run(["dvc", "params", "diff", "--json"], project).stdout)
         assert diff["params.yaml"]["sft.learning_rate"]["new"] == 0.002
+    finally:
+        params_path.write_text(original)
+
+
+@pytest.mark.slow
+def test_compression_builds_a_deployed_model_and_a_quantize_param_reruns_only_what_follows(project):
+    deployed = json.loads((project / "metrics/eval/deployed.json").read_text())
+    assert deployed["examples"] == 20 and deployed["decode_tokens_per_s"] > 0 and deployed["model_bytes"] > 0
+    assert json.loads((project / "models/deployed/card.json").read_text())["kind"] == "ort-genai"
+    assert json.loads((project / "metrics/prune.json").read_text())["parameter_ratio"] <= 0.99
+    assert "speedup_p50_vs_pytorch_fp32" in json.loads((project / "metrics/benchmark.json").read_text())
+    assert "## Compression" in (project / "reports/report.md").read_text()
+    params_path = project / "params.yaml"
+    original = params_path.read_text()
+    try:
+        params = yaml.safe_load(original)
+        params["quantize"]["block_size"] = 16
+        params_path.write_text(yaml.safe_dump(params, sort_keys=False))
+        ran = set(re.findall(r"Running stage '([^']+)'", run(["dvc", "repro"], project).stdout))
+        assert ran == {"quantize", "evaluate@deployed", "benchmark", "report"}
     finally:
         params_path.write_text(original)

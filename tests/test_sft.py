@@ -10,19 +10,12 @@ import torch
 
 from supertiny.params import SftParams
 from supertiny.prompting import END_OF_TURN
-from supertiny.teacher.loop import run_tool_loop
-from supertiny.teacher.reference import ReferenceBackend
-from supertiny.train.sft import make_sft_trainer, sft_rows, train_sft
+from supertiny.train.sft import make_sft_trainer, train_sft
 
 
-@pytest.fixture(scope="module")
-def rows(task, splits):
-    backend = ReferenceBackend(task)
-    traces = []
-    for example in splits["train"][:24]:
-        result = run_tool_loop(backend, task, example, 6)
-        traces.append({**example, "final": result.final})
-    return sft_rows(task, traces, max_examples=None, seed=0)
+@pytest.fixture
+def rows(sft_rows_small):
+    return sft_rows_small
 
 
 def test_the_loss_covers_the_answer_and_its_end_of_turn_token_only(tiny_student, rows, tmp_path):

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import json
 
+from supertiny.params import TeachParams
 from supertiny.score import score_predictions
 from supertiny.teacher.loop import run_tool_loop
 from supertiny.teacher.reference import ReferenceBackend
+from supertiny.teacher.run import run_teacher
 
 
 def _call(call_id, name, arguments):
@@ -22,9 +24,29 @@ class Scripted:
     def __init__(self, replies):
         self.replies, self.seen = list(replies), []
 
-    def complete(self, messages, tools):
+    def complete(self, messages, tools, sample=0):
         self.seen.append([dict(m) for m in messages])
         return self.replies.pop(0), {"prompt_tokens": 10, "completion_tokens": 2}
+
+
+class BySample:
+    """A chat backend whose one-turn answer depends on the self-consistency sample it is asked for."""
+
+    name, model = "by-sample", "by-sample"
+
+    def __init__(self, answers):
+        self.answers, self.samples = answers, []
+
+    def complete(self, messages, tools, sample=0):
+        self.samples.append(sample)
+        answer = self.answers[sample]
+        if isinstance(answer, str):
+            return {"role": "assistant", "content": answer}, {"prompt_tokens": 10, "completion_tokens": 2}
+        calls = [_call(f"c{i}", c["name"], c["arguments"]) for i, c in enumerate(answer)]
+        return {"role": "assistant", "content": None, "tool_calls": calls}, {"prompt_tokens": 10, "completion_tokens": 2}
+
+    def counters(self):
+        return {}
 
 
 def test_reference_teacher_looks_devices_up_before_acting(task, splits):
@@ -99,3 +121,25 @@ def test_the_loop_stops_at_max_turns(task, splits):
     trace = run_tool_loop(backend, task, splits["test"][0], max_turns=3)
     assert trace.status == "max_turns" and trace.final is None and trace.turns == 3
     assert trace.usage.prompt_tokens == 30
+
+
+def test_self_consistency_keeps_the_majority_answer_and_bills_every_sample(task, splits):
+    example = next(e for e in splits["test"] if len(e["context"]["devices"]) >= 2)
+    first, second = (d["id"] for d in example["context"]["devices"][:2])
+    both = [{"name": "set_power", "arguments": {"device": first, "on": True}}, {"name": "set_power", "arguments": {"device": second, "on": True}}]
+    one = [{"name": "set_power", "arguments": {"device": first, "on": False}}]
+    backend = BySample([one, both, both[::-1], "Sorry?", both])  # the calls' order does not split the vote
+    [trace] = run_teacher(backend, task, [example], TeachParams(samples=5, concurrency=1), desc="vote")
+    assert sorted(backend.samples) == [0, 1, 2, 3, 4]
+    assert trace["final"] == both and trace["agreement"] == 0.6 and trace["samples"] == 5
+    assert trace["usage"]["requests"] == 5 and trace["usage"]["prompt_tokens"] == 50
+    assert trace["usage"]["cost_usd"] == round((50 * 2.5 + 10 * 10.0) / 1e6, 6)
+
+
+def test_a_tie_goes_to_the_earliest_sample_and_unfinished_loops_do_not_vote(task, splits):
+    example = splits["test"][0]
+    device = example["context"]["devices"][0]["id"]
+    bad = [{"name": "set_brightness", "arguments": {"device": device, "level": 300}}]  # invalid_final: no vote
+    backend = BySample(["Sorry, which device?", bad, bad, "No such room."])
+    [trace] = run_teacher(backend, task, [example], TeachParams(samples=4, concurrency=1), desc="tie")
+    assert trace["final"] == "Sorry, which device?" and trace["status"] == "ok" and trace["agreement"] == 0.25

@@ -26,6 +26,25 @@ def _predict(args: argparse.Namespace) -> None:
         print(json.dumps({"id": example.get("id"), "answer": answer, "raw": None if answer is not None else prediction.text}))
 
 
+def _serve(args: argparse.Namespace) -> None:
+    from supertiny.errors import SupertinyError
+    from supertiny.params import load_params
+    from supertiny.serve.app import serve
+    from supertiny.serve.protocol import Limits
+    from supertiny.tasks import get_task
+
+    if min(args.max_tokens_cap, args.max_batch, args.max_queue, args.max_input_chars) < 1:
+        raise SupertinyError("serve: --max-tokens-cap, --max-batch, --max-queue and --max-input-chars must be >= 1")
+    if args.threads:
+        import torch
+
+        torch.set_num_threads(args.threads)
+    serve(
+        args.model, get_task(load_params(args.params).prepare.task), args.host, args.port, args.model_name,
+        Limits(args.max_tokens_cap, args.max_input_chars), args.context, args.api_key_env, args.max_batch, args.max_queue,
+    )
+
+
 def _check_params(args: argparse.Namespace) -> None:
     from supertiny.params import load_params
 
@@ -44,6 +63,22 @@ def build_parser() -> argparse.ArgumentParser:
     predict.add_argument("--batch-size", type=int, default=16)
     predict.add_argument("--max-new-tokens", type=int, default=160)
     predict.set_defaults(run=_predict)
+
+    serve = commands.add_parser("serve", help="serve a built model as an OpenAI-compatible chat endpoint with tools")
+    serve.add_argument("model", help="a model folder written by the pipeline, e.g. models/sft")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8000)
+    serve.add_argument("--model-name", help="the model id clients send (default: the folder's name)")
+    serve.add_argument("--params", default="params.yaml", help="params file naming the task (default: params.yaml)")
+    serve.add_argument("--context", help="JSON file: the context for requests that carry none (e.g. the one home this server controls)")
+    serve.add_argument("--max-tokens-cap", type=int, default=256, help="largest max_tokens a request may ask for (default: 256)")
+    serve.add_argument("--max-input-chars", type=int, default=2000, help="longest user message accepted (default: 2000)")
+    serve.add_argument("--max-batch", type=int, default=8, help="requests decoded together (default: 8)")
+    serve.add_argument("--max-queue", type=int, default=256, help="requests waiting before new ones get 503 (default: 256)")
+    serve.add_argument("--api-key-env", default="SUPERTINY_API_KEY",
+                       help="environment variable holding the bearer token clients must send; unset: no auth (default: SUPERTINY_API_KEY)")
+    serve.add_argument("--threads", type=int, help="torch threads (default: torch's choice)")
+    serve.set_defaults(run=_serve)
 
     check = commands.add_parser("check-params", help="validate params.yaml without running anything")
     check.add_argument("params", nargs="?", default="params.yaml")

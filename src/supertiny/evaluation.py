@@ -40,6 +40,8 @@ def evaluate_model(predictor, examples: list[dict], batch_size: int, latency_sam
     metrics.update(measure_latency(predictor, examples[:latency_samples]))
     if predictor.parameters is not None:
         metrics["parameters"] = int(predictor.parameters)
+    if getattr(predictor, "model_bytes", None):
+        metrics["model_bytes"] = int(predictor.model_bytes)
     return metrics, rows
 
 
@@ -48,13 +50,27 @@ def measure_latency(predictor, examples: list[dict]) -> dict[str, float]:
     if not examples:
         return {}
     predictor.predict(examples[:1], batch_size=1)
-    seconds = []
+    seconds, timed = [], []
     for example in examples:
         start = time.perf_counter()
-        predictor.predict([example], batch_size=1)
+        timed += predictor.predict([example], batch_size=1)
         seconds.append(time.perf_counter() - start)
     return {
         "latency_ms_p50": round(statistics.median(seconds) * 1000, 2),
         "latency_ms_p95": round(percentile(seconds, 0.95) * 1000, 2),
         "latency_samples": len(seconds),
+        **token_rates(timed),
     }
+
+
+def token_rates(predictions: list) -> dict[str, float]:
+    """Prefill tokens/s (prompt tokens over time to the first new token) and decode tokens/s
+    (later new tokens over their time), where the predictor timed its requests."""
+    timed = [p for p in predictions if p.prefill_seconds and p.decode_seconds is not None]
+    if not timed:
+        return {}
+    rates = {"prefill_tokens_per_s": round(sum(p.prompt_tokens for p in timed) / sum(p.prefill_seconds for p in timed), 1)}
+    decode_seconds = sum(p.decode_seconds for p in timed)
+    if decode_seconds > 0:
+        rates["decode_tokens_per_s"] = round(sum(max(p.new_tokens - 1, 0) for p in timed) / decode_seconds, 1)
+    return rates

@@ -44,10 +44,20 @@ def rejection_reasons(task, trace: dict, params: JudgeParams) -> list[str]:
     return sorted(set(reasons))
 
 
-def judge_traces(task, traces: list[dict], params: JudgeParams) -> tuple[list[dict], list[dict], dict]:
+def judge_traces(task, traces: list[dict], params: JudgeParams, llm_judge=None) -> tuple[list[dict], list[dict], dict]:
+    """Rule checks on every trace; then, if an `LLMJudge` is given, its grade on those that passed."""
+    all_problems = [rejection_reasons(task, trace, params) for trace in traces]
+    if llm_judge is not None:
+        traces = list(traces)  # graded copies replace the passing traces; the caller's list stays as it was
+        passed = [i for i, problems in enumerate(all_problems) if not problems]
+        for i, grade in zip(passed, llm_judge.grade([traces[i] for i in passed])):
+            traces[i] = {**traces[i], "llm_judge": grade}
+            if grade["score"] is None:
+                all_problems[i] = ["llm_judge_unparsed"]
+            elif grade["score"] < params.llm_judge_min_score:
+                all_problems[i] = ["llm_judge_low_score"]
     accepted, rejected, reasons = [], [], Counter()
-    for trace in traces:
-        problems = rejection_reasons(task, trace, params)
+    for trace, problems in zip(traces, all_problems):
         if problems:
             rejected.append({**trace, "rejected_because": problems})
             reasons.update(problems)
@@ -59,5 +69,6 @@ def judge_traces(task, traces: list[dict], params: JudgeParams) -> tuple[list[di
         "rejected": len(rejected),
         "acceptance_rate": round(len(accepted) / max(1, len(traces)), 4),
         **{f"rejected_{reason}": count for reason, count in sorted(reasons.items())},
+        **(llm_judge.metrics() if llm_judge is not None else {}),
     }
     return accepted, rejected, metrics

@@ -49,18 +49,34 @@ class TeachParams:
     seed: int = 0
     price_input_per_mtok: float = 2.5
     price_output_per_mtok: float = 10.0
+    samples: int = 1
+    cache_dir: str | None = ".supertiny-cache"
+    timeout_s: float = 60.0
+    max_retries: int = 6
+    backoff_base_s: float = 0.5
+    backoff_max_s: float = 30.0
 
     def check(self) -> None:
         _require(self.max_turns >= 1, "teach.max_turns must be >= 1")
         _require(self.concurrency >= 1, "teach.concurrency must be >= 1")
         _require(0.0 <= self.temperature <= 2.0, "teach.temperature must be within [0, 2]")
         _require(self.backend != "openai" or bool(self.model), "teach.model must name the endpoint's model")
+        _require(self.samples >= 1, "teach.samples must be >= 1")
+        _require(self.timeout_s > 0, "teach.timeout_s must be > 0")
+        _require(self.max_retries >= 0, "teach.max_retries must be >= 0")
+        _require(0 < self.backoff_base_s <= self.backoff_max_s, "teach.backoff_base_s must be > 0 and <= teach.backoff_max_s")
 
 
 @dataclass
 class JudgeParams:
     require_grounded_devices: bool = True
     max_calls: int = 8
+    llm_judge: bool = False
+    llm_judge_model: str | None = None
+    llm_judge_min_score: int = 4
+
+    def check(self) -> None:
+        _require(1 <= self.llm_judge_min_score <= 5, "judge.llm_judge_min_score must be within [1, 5]")
 
 
 @dataclass
@@ -111,6 +127,163 @@ class SftParams:
 
 
 @dataclass
+class RftParams:
+    """Rejection-sampling fine-tuning: the SFT student samples, the correct samples train it."""
+
+    prompts: int = 256            # train prompts sampled (null-free: capped at the accepted traces)
+    samples: int = 4              # k answers per prompt
+    temperature: float = 0.8
+    top_p: float = 0.95
+    max_new_tokens: int = 128
+    generation_batch_size: int = 32
+    max_steps: int = 30
+    batch_size: int = 8
+    learning_rate: float = 5.0e-5
+    warmup_ratio: float = 0.05
+    precision: Literal["auto", "fp32", "bf16"] = "auto"
+    seed: int = 0
+
+    def check(self) -> None:
+        _require(self.prompts >= 1 and self.samples >= 1, "rft.prompts and rft.samples must be >= 1")
+        _require(0.0 < self.temperature <= 2.0, "rft.temperature must be within (0, 2]: sampling needs it above 0")
+        _require(0.0 < self.top_p <= 1.0, "rft.top_p must be within (0, 1]")
+        _require(self.max_steps >= 1 and self.batch_size >= 1, "rft.max_steps and rft.batch_size must be >= 1")
+        _require(0 < self.learning_rate < 1, "rft.learning_rate must be within (0, 1)")
+
+    def training(self) -> SftParams:
+        """The trainer settings, in the shape the SFT trainer takes."""
+        return SftParams(
+            max_steps=self.max_steps, batch_size=self.batch_size, learning_rate=self.learning_rate,
+            warmup_ratio=self.warmup_ratio, precision=self.precision, seed=self.seed,
+        )
+
+
+@dataclass
+class DistillParams:
+    """Constrained KD from a bigger white-box teacher sharing the student's tokenizer."""
+
+    teacher: str | None = None    # a fine-tuned model folder or Hugging Face id; null skips the stage
+    top_k: int = 100
+    top_m: int = 100
+    tail_weight: float = 10.0     # λ on the student's confident tokens outside the teacher's top-k
+    max_steps: int = 40
+    batch_size: int = 8
+    learning_rate: float = 5.0e-5
+    warmup_ratio: float = 0.05
+    max_examples: int | None = None
+    precision: Literal["auto", "fp32", "bf16"] = "auto"
+    seed: int = 0
+
+    def check(self) -> None:
+        _require(self.top_k >= 1 and self.top_m >= 1, "distill.top_k and distill.top_m must be >= 1")
+        _require(self.tail_weight >= 0, "distill.tail_weight must be >= 0")
+        _require(self.max_steps >= 1 and self.batch_size >= 1, "distill.max_steps and distill.batch_size must be >= 1")
+        _require(0 < self.learning_rate < 1, "distill.learning_rate must be within (0, 1)")
+
+    def training(self) -> SftParams:
+        """The trainer settings, in the shape the SFT trainer takes."""
+        return SftParams(
+            max_steps=self.max_steps, batch_size=self.batch_size, learning_rate=self.learning_rate,
+            warmup_ratio=self.warmup_ratio, precision=self.precision, seed=self.seed,
+        )
+
+
+@dataclass
+class RlParams:
+    """GRPO with the Sim-RL similarity as reward (trl's GRPOTrainer)."""
+
+    prompts: int = 256            # train prompts available to RL
+    steps: int = 12
+    group_size: int = 4           # completions per prompt (GRPO's num_generations)
+    prompts_per_step: int = 4
+    beta: float = 0.0             # KL coefficient against the starting model (0: no reference model)
+    learning_rate: float = 1.0e-6
+    temperature: float = 1.0
+    max_new_tokens: int = 128
+    dynamic_filtering: bool = True  # drop groups whose rewards are all equal
+    precision: Literal["auto", "fp32", "bf16"] = "auto"
+    seed: int = 0
+
+    def check(self) -> None:
+        _require(self.group_size >= 2, "rl.group_size must be >= 2: GRPO compares completions within a group")
+        _require(self.steps >= 1 and self.prompts_per_step >= 1 and self.prompts >= 1, "rl.steps, rl.prompts and rl.prompts_per_step must be >= 1")
+        _require(self.beta >= 0, "rl.beta must be >= 0")
+        _require(0 < self.learning_rate < 1, "rl.learning_rate must be within (0, 1)")
+        _require(0.0 < self.temperature <= 2.0, "rl.temperature must be within (0, 2]")
+
+
+@dataclass
+class PruneParams:
+    """Structured pruning of the best stage-2 model, then CKD recovery from its unpruned self."""
+
+    source: str = "models/sft"    # the model folder to compress
+    target_ratio: float = 0.8     # parameters kept, of the source's (the MLP width is rounded down to reach it)
+    heads_per_group: int | None = None  # query heads kept per KV group (null: keep every head)
+    importance: Literal["taylor", "magnitude"] = "taylor"
+    calibration_examples: int = 8  # train examples whose loss gradients Taylor importance reads
+    round_to: int = 32            # the MLP width stays a multiple of this
+    dev_examples: int = 24        # dev slice scored (teacher-forced) before and after recovery
+    top_k: int = 100
+    top_m: int = 100
+    tail_weight: float = 10.0
+    hard_label_weight: float = 1.0  # + cross-entropy on the traces' answers (0: CKD only)
+    max_steps: int = 20           # recovery steps (0: no recovery)
+    batch_size: int = 8
+    learning_rate: float = 2.0e-4
+    warmup_ratio: float = 0.05
+    max_examples: int | None = None
+    precision: Literal["auto", "fp32", "bf16"] = "auto"
+    seed: int = 0
+
+    def check(self) -> None:
+        _require(0 < self.target_ratio <= 1, "prune.target_ratio must be within (0, 1]")
+        _require(self.heads_per_group is None or self.heads_per_group >= 1, "prune.heads_per_group must be >= 1 or null")
+        _require(self.round_to >= 1 and self.calibration_examples >= 1, "prune.round_to and prune.calibration_examples must be >= 1")
+        _require(self.dev_examples >= 1, "prune.dev_examples must be >= 1")
+        _require(self.top_k >= 1 and self.top_m >= 1 and self.tail_weight >= 0, "prune.top_k and prune.top_m must be >= 1, prune.tail_weight >= 0")
+        _require(self.hard_label_weight >= 0, "prune.hard_label_weight must be >= 0")
+        _require(self.max_steps >= 0 and self.batch_size >= 1, "prune.max_steps must be >= 0 and prune.batch_size >= 1")
+        _require(0 < self.learning_rate < 1, "prune.learning_rate must be within (0, 1)")
+
+    def training(self) -> SftParams:
+        """The recovery trainer settings, in the shape the SFT trainer takes."""
+        return SftParams(
+            max_steps=self.max_steps, batch_size=self.batch_size, learning_rate=self.learning_rate,
+            warmup_ratio=self.warmup_ratio, precision=self.precision, seed=self.seed,
+        )
+
+
+@dataclass
+class QuantizeParams:
+    """Export to onnxruntime-genai (ONNX with a KV cache) and weight-only quantization."""
+
+    precision: Literal["int4", "int8", "fp32"] = "int8"
+    block_size: int = 32          # weights per quantization scale
+    accuracy_level: int = 4       # MatMulNBits compute: 4 = int8 activations, 1 = fp32
+    threads: int = 2              # intra-op threads of the deployed session
+    check_examples: int = 8       # dev examples for top-1 agreement with PyTorch
+
+    def check(self) -> None:
+        _require(self.block_size in (16, 32, 64, 128, 256), "quantize.block_size must be one of 16, 32, 64, 128, 256")
+        _require(self.accuracy_level in (1, 2, 3, 4), "quantize.accuracy_level must be one of 1, 2, 3, 4")
+        _require(self.threads >= 1 and self.check_examples >= 1, "quantize.threads and quantize.check_examples must be >= 1")
+
+
+@dataclass
+class BenchmarkParams:
+    """Per-request latency of the deployed runtime against PyTorch fp32 and llama.cpp."""
+
+    requests: int = 8             # test requests timed per runtime, batch 1
+    max_new_tokens: int = 160
+    threads: int = 2
+    llama_cpp: bool = True        # also llama.cpp at Q8_0 and Q4_0, where llama-cpp-python is installed
+
+    def check(self) -> None:
+        _require(self.requests >= 1 and self.threads >= 1, "benchmark.requests and benchmark.threads must be >= 1")
+        _require(self.max_new_tokens >= 8, "benchmark.max_new_tokens must be >= 8")
+
+
+@dataclass
 class EvaluateParams:
     split: Literal["dev", "test"] = "test"
     limit: int | None = None
@@ -138,6 +311,12 @@ class Params:
     judge: JudgeParams = field(default_factory=JudgeParams)
     student: StudentParams = field(default_factory=StudentParams)
     sft: SftParams = field(default_factory=SftParams)
+    rft: RftParams = field(default_factory=RftParams)
+    distill: DistillParams = field(default_factory=DistillParams)
+    rl: RlParams = field(default_factory=RlParams)
+    prune: PruneParams = field(default_factory=PruneParams)
+    quantize: QuantizeParams = field(default_factory=QuantizeParams)
+    benchmark: BenchmarkParams = field(default_factory=BenchmarkParams)
     evaluate: EvaluateParams = field(default_factory=EvaluateParams)
     report: ReportParams = field(default_factory=ReportParams)
 

@@ -38,7 +38,85 @@ def model_rows(evaluations: dict[str, dict], cpu_price_per_hour: float, teacher_
     return rows
 
 
-def render_report(title: str, evaluations: dict[str, dict], teach: dict, judge: dict, rows: list[dict]) -> str:
+def transfer_lines(evaluations: dict[str, dict], transfer: dict[str, dict]) -> list[str]:
+    """What each knowledge-transfer stage did, next to the test exact match it moved."""
+    def moved(name: str, before: str) -> str:
+        if name not in evaluations or before not in evaluations:
+            return ""
+        delta = evaluations[name].get("exact_match", 0) - evaluations[before].get("exact_match", 0)
+        return f"; test exact match {_fmt(evaluations[before].get('exact_match'))} → {_fmt(evaluations[name].get('exact_match'))} ({delta:+.3f})"
+
+    lines = ["", "## Knowledge transfer", ""]
+    if "sft" in transfer:
+        sft = transfer["sft"]
+        lines.append(f"- **sft**: {sft.get('steps')} steps on {sft.get('examples')} accepted traces, final loss {_fmt(sft.get('final_loss'), 4)}{moved('sft', 'base')}")
+    if "rft" in transfer:
+        rft = transfer["rft"]
+        lines.append(
+            f"- **rft**: {rft.get('samples')} samples on {rft.get('prompts')} prompts, {_fmt(rft.get('acceptance_rate'))} correct, "
+            f"{_fmt(rft.get('solved_at_least_once'))} of prompts solved at least once, {rft.get('teacher_answers_used')} teacher answers used{moved('rft', 'sft')}"
+        )
+    if "distill" in transfer:
+        distill = transfer["distill"]
+        if distill.get("skipped"):
+            lines.append("- **distill**: skipped (no `distill.teacher` set)")
+        else:
+            lines.append(f"- **distill**: CKD from `{distill.get('teacher')}` for {distill.get('steps')} steps, final loss {_fmt(distill.get('final_loss'), 4)}{moved('distill', 'rft')}")
+    if "rl" in transfer:
+        rl = transfer["rl"]
+        source = str(rl.get("source", "")).removeprefix("models/")
+        lines.append(
+            f"- **rl**: GRPO for {rl.get('steps')} steps from {source}, mean reward {_fmt(rl.get('reward_first_steps'))} (first steps) → "
+            f"{_fmt(rl.get('reward_last_steps'))} (last steps), {_fmt(rl.get('frac_groups_filtered'))} of groups filtered{moved('rl', source)}"
+        )
+    return lines
+
+
+def compression_lines(evaluations: dict[str, dict], rows: list[dict], compression: dict[str, dict]) -> list[str]:
+    """The student, its pruned and its deployed form side by side, with the teacher's cost."""
+    prune, quantize, bench = (compression.get(k, {}) for k in ("prune", "quantize", "benchmark"))
+    student = str(compression.get("source", "")).removeprefix("models/")
+    cost = {r["model"]: r["cost_per_million_requests_usd"] for r in rows}
+    lines = ["", "## Compression", ""]
+    lines += ["| model | parameters | file MB | exact match | p50 ms | p95 ms | prefill tok/s | decode tok/s | $ / 1M requests |", "|---|---|---|---|---|---|---|---|---|"]
+    for name in (student, "pruned", "deployed"):
+        m = evaluations.get(name)
+        if m is None:
+            continue
+        size = m.get("model_bytes")
+        lines.append(
+            f"| {name} | {_fmt(m.get('parameters'))} | {_fmt(size / 1e6 if size else None, 1)} | {_fmt(m.get('exact_match'))} | "
+            f"{_fmt(m.get('latency_ms_p50'), 1)} | {_fmt(m.get('latency_ms_p95'), 1)} | {_fmt(m.get('prefill_tokens_per_s'), 1)} | "
+            f"{_fmt(m.get('decode_tokens_per_s'), 1)} | {_fmt(cost.get(name), 2)} |"
+        )
+    if "teacher" in cost:
+        lines.append(f"| teacher (API tokens) | – | – | {_fmt(evaluations.get('teacher', {}).get('exact_match'))} | – | – | – | – | {_fmt(cost['teacher'], 2)} |")
+    if student in evaluations and "deployed" in evaluations:
+        s, d = evaluations[student], evaluations["deployed"]
+        kept = d.get("exact_match", 0) / s["exact_match"] if s.get("exact_match") else None
+        speedup = s["latency_ms_p50"] / d["latency_ms_p50"] if d.get("latency_ms_p50") else None
+        size = d["model_bytes"] / s["model_bytes"] if s.get("model_bytes") and d.get("model_bytes") else None
+        lines += ["", f"- deployed vs {student}: {_fmt(d.get('parameters', 0) / s['parameters'] if s.get('parameters') else None)} of the parameters, "
+                  f"{_fmt(size)} of the file size, {_fmt(kept)} of the exact match, {_fmt(speedup, 2)}x lower median latency"]
+    if prune:
+        lines.append(
+            f"- prune: {_fmt(prune.get('parameter_ratio'))} of the parameters kept (MLP width {prune.get('intermediate_size')}, "
+            f"{prune.get('attention_heads')} query heads); dev greedy exact match (teacher-forced) {_fmt(prune.get('dev_greedy_exact_match_source'))} → "
+            f"{_fmt(prune.get('dev_greedy_exact_match_pruned'))} pruned → {_fmt(prune.get('dev_greedy_exact_match_recovered'))} after {prune.get('recovery_steps', 0)} recovery steps"
+        )
+    if quantize:
+        lines.append(f"- quantize: onnxruntime-genai {quantize.get('precision')}, top-1 agreement with PyTorch {_fmt(quantize.get('top1_agreement_vs_pytorch'))}")
+    if bench:
+        anchor = bench.get("decode_vs_llamacpp_same_bits")
+        lines.append(
+            f"- benchmark ({bench.get('requests')} requests, {bench.get('threads')} threads): median latency {_fmt(bench.get('speedup_p50_vs_pytorch_fp32'), 2)}x lower than the "
+            f"same weights in PyTorch fp32, {_fmt(bench.get('speedup_p50_vs_student_fp32'), 2)}x lower than the fp32 student"
+            + (f"; decode {_fmt(anchor, 2)}x llama.cpp's speed at the same bit-width" if anchor else f"; llama.cpp: {bench.get('llamacpp_skipped', '–')}")
+        )
+    return lines
+
+
+def render_report(title: str, evaluations: dict[str, dict], teach: dict, judge: dict, rows: list[dict], transfer: dict[str, dict] | None = None, compression: dict | None = None) -> str:
     lines = [f"# {title}", ""]
     lines += ["## Models on the test split", ""]
     lines += ["| model | exact match | similarity | parse rate | p50 ms | p95 ms | parameters | $ / 1M requests |", "|---|---|---|---|---|---|---|---|"]
@@ -57,6 +135,10 @@ def render_report(title: str, evaluations: dict[str, dict], teach: dict, judge: 
     for name, m in evaluations.items():
         cells = [_fmt(m.get(f"exact_match_{c}")) for c in categories] + [_fmt(m.get("exact_match_held_out_phrasing"))]
         lines.append(f"| {name} | " + " | ".join(cells) + " |")
+    if transfer:
+        lines += transfer_lines(evaluations, transfer)
+    if compression:
+        lines += compression_lines(evaluations, rows, compression)
     lines += ["", "## The prototype teacher", ""]
     estimated = " (estimated: the reference backend bills no tokens; 4 characters a token)" if teach.get("usage_estimated") else ""
     lines += [

@@ -23,8 +23,16 @@ class ChatBackend(Protocol):
     name: str
     model: str
 
-    def complete(self, messages: list[dict], tools: list[dict]) -> tuple[dict, dict]:
-        """Return (assistant message in OpenAI format, usage {prompt_tokens, completion_tokens})."""
+    def complete(self, messages: list[dict], tools: list[dict], sample: int = 0) -> tuple[dict, dict]:
+        """Return (assistant message in OpenAI format, usage {prompt_tokens, completion_tokens}).
+
+        `sample` numbers the independent self-consistency runs of one input (a sampling
+        backend varies its seed with it).
+        """
+        ...
+
+    def counters(self) -> dict[str, int]:
+        """What this backend counted about its endpoint (requests, cache hits, failures by kind)."""
         ...
 
 
@@ -76,7 +84,7 @@ def validation_error(schema: dict, arguments: dict) -> str | None:
     return None
 
 
-def run_tool_loop(backend: ChatBackend, task: Task, example: dict, max_turns: int) -> TraceResult:
+def run_tool_loop(backend: ChatBackend, task: Task, example: dict, max_turns: int, sample: int = 0) -> TraceResult:
     messages = [
         {"role": "system", "content": task.teacher_system_prompt()},
         {"role": "user", "content": example["input"]},
@@ -85,7 +93,7 @@ def run_tool_loop(backend: ChatBackend, task: Task, example: dict, max_turns: in
     helpers, actions = schemas_by_name(task.helper_tools), schemas_by_name(task.action_tools)
     usage = Usage()
     for turn in range(1, max_turns + 1):
-        reply, reply_usage = backend.complete(messages, tools)
+        reply, reply_usage = backend.complete(messages, tools, sample)
         usage.add(reply_usage)
         messages.append(reply)
         tool_calls = reply.get("tool_calls") or []

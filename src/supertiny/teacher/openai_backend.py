@@ -1,55 +1,74 @@
 """The `openai` teacher backend: any OpenAI-compatible chat endpoint with tools.
 
 The key is read from the environment variable that `teach.api_key_env` names; it is
-never written anywhere.
+never written anywhere. Retries, failure counts and the response cache live in
+`teacher.client`; this module turns the tool loop's turns into requests and back.
 """
 
 from __future__ import annotations
 
-import os
+import json
 
-from supertiny.errors import SupertinyError
 from supertiny.params import TeachParams
+from supertiny.teacher.client import ChatClient
 
 
 class OpenAIBackend:
     name = "openai"
 
     def __init__(self, params: TeachParams):
-        from openai import OpenAI
-
-        key = os.environ.get(params.api_key_env)
-        if not key:
-            if params.base_url is None:
-                raise SupertinyError(
-                    f"params.yaml: teach.backend is openai but the environment variable {params.api_key_env} is not set"
-                )
-            key = "not-needed"  # local OpenAI-compatible servers often accept any key
         self.params = params
         self.model = params.model
-        self.client = OpenAI(base_url=params.base_url, api_key=key)
+        self.client = ChatClient(params)
 
-    def request(self, messages: list[dict], tools: list[dict]) -> dict:
+    def request(self, messages: list[dict], tools: list[dict], sample: int = 0) -> dict:
+        """The request, exactly as hashed for the cache; each self-consistency sample has its own seed."""
         return {
             "model": self.params.model,
             "messages": messages,
             "tools": tools,
             "temperature": self.params.temperature,
             "max_tokens": self.params.max_tokens,
-            "seed": self.params.seed,
+            "seed": self.params.seed + sample,
         }
 
-    def complete(self, messages: list[dict], tools: list[dict]) -> tuple[dict, dict]:
-        response = self.client.chat.completions.create(**self.request(messages, tools))
-        message = response.choices[0].message
-        reply = {"role": "assistant", "content": message.content}
-        if message.tool_calls:
-            reply["tool_calls"] = [
-                {"id": c.id, "type": "function", "function": {"name": c.function.name, "arguments": c.function.arguments}}
-                for c in message.tool_calls
-            ]
-        usage = response.usage
+    def complete(self, messages: list[dict], tools: list[dict], sample: int = 0) -> tuple[dict, dict]:
+        response, fresh = self.client.create(self.request(messages, tools, sample))
+        reply = assistant_message(response["choices"][0]["message"])
+        if fresh and any(not _is_json_object(c["function"]["arguments"]) for c in reply.get("tool_calls", [])):
+            self.client.stats.add("failures_malformed_tool_call")  # the loop hands the error back to the model
+        usage = response.get("usage") or {}
         return reply, {
-            "prompt_tokens": getattr(usage, "prompt_tokens", 0) or 0,
-            "completion_tokens": getattr(usage, "completion_tokens", 0) or 0,
+            "prompt_tokens": usage.get("prompt_tokens") or 0,
+            "completion_tokens": usage.get("completion_tokens") or 0,
         }
+
+    def counters(self) -> dict[str, int]:
+        return self.client.stats.as_metrics()
+
+
+def assistant_message(message: dict) -> dict:
+    """The reply as it goes back into the conversation: OpenAI format, arguments as JSON strings."""
+    reply = {"role": "assistant", "content": message.get("content")}
+    tool_calls = []
+    for index, call in enumerate(message.get("tool_calls") or []):
+        function = call.get("function") or {}
+        arguments = function.get("arguments")
+        tool_calls.append({
+            "id": call.get("id") or f"call_{index}",
+            "type": "function",
+            "function": {
+                "name": function.get("name") or "",
+                "arguments": arguments if isinstance(arguments, str) else json.dumps(arguments if arguments is not None else {}),
+            },
+        })
+    if tool_calls:
+        reply["tool_calls"] = tool_calls
+    return reply
+
+
+def _is_json_object(text: str) -> bool:
+    try:
+        return isinstance(json.loads(text), dict)
+    except json.JSONDecodeError:
+        return False

@@ -23,7 +23,10 @@ class ReferenceBackend:
         self.agent = task.reference_agent()
         self.model = self.agent.name
 
-    def complete(self, messages: list[dict], tools: list[dict]) -> tuple[dict, dict]:
-        reply = self.agent.respond(messages)
+    def complete(self, messages: list[dict], tools: list[dict], sample: int = 0) -> tuple[dict, dict]:
+        reply = self.agent.respond(messages)  # deterministic: every sample is the same
         usage = {"prompt_tokens": estimate_tokens([messages, tools]), "completion_tokens": estimate_tokens(reply)}
         return reply, usage
+
+    def counters(self) -> dict[str, int]:
+        return {}  # no endpoint, nothing to count

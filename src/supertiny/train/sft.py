@@ -27,7 +27,10 @@ def sft_rows(task, traces: list[dict], max_examples: int | None, seed: int) -> l
     return rows[:max_examples] if max_examples else rows
 
 
-def make_sft_trainer(model, tokenizer, rows: list[dict], params: SftParams, work_dir: str, callbacks=()) -> SFTTrainer:
+def make_sft_trainer(
+    model, tokenizer, rows: list[dict], params: SftParams, work_dir: str, callbacks=(), trainer_class=None, **trainer_kwargs
+) -> SFTTrainer:
+    """An SFT trainer on prompt/completion rows; `trainer_class` swaps the loss (e.g. CKDTrainer)."""
     config = SFTConfig(
         output_dir=work_dir,
         max_steps=params.max_steps,
@@ -42,8 +45,9 @@ def make_sft_trainer(model, tokenizer, rows: list[dict], params: SftParams, work
         pad_to_multiple_of=32,  # fewer distinct shapes: oneDNN re-plans its kernels for every new one
         **cpu_training_kwargs(params.precision, params.seed),
     )
-    return CompletionSFTTrainer(
-        model=model, args=config, train_dataset=Dataset.from_list(rows), processing_class=tokenizer, callbacks=list(callbacks)
+    return (trainer_class or CompletionSFTTrainer)(
+        model=model, args=config, train_dataset=Dataset.from_list(rows), processing_class=tokenizer,
+        callbacks=list(callbacks), **trainer_kwargs,
     )
 
 

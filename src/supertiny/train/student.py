@@ -86,6 +86,20 @@ def load_base_student(params: StudentParams):
     return model, tokenizer, source
 
 
+def load_teacher_model(name: str, trust_remote_code: bool = False):
+    """A white-box teacher for distillation: a pipeline model folder, any local folder or a
+    Hugging Face id, frozen in float32."""
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    try:
+        tokenizer = AutoTokenizer.from_pretrained(name, trust_remote_code=trust_remote_code)
+        model = AutoModelForCausalLM.from_pretrained(name, dtype=torch.float32, trust_remote_code=trust_remote_code)
+    except (OSError, ValueError) as error:
+        first_line = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+        raise SupertinyError(f"params.yaml: distill.teacher {name!r} is not a loadable model folder or hub id: {first_line}") from None
+    return model.eval().requires_grad_(False), tokenizer
+
+
 def adopt_chat_format(model, tokenizer) -> None:
     """Give the student the shared ChatML template and make `<|im_end|>` its end-of-turn token."""
     if END_OF_TURN not in tokenizer.get_vocab():

@@ -41,7 +41,7 @@ class SmartHomeTask:
         return problems or evidence_problems(example["input"], example["context"], calls)
 
     def student_instructions(self) -> str:
-        return "You control a smart home. Answer with tool calls, or a short reply if nothing should be done."
+        return "Smart home: answer with tool calls, or a short reply if nothing should be done."
 
     def student_context(self, context: dict) -> str:
         return render_compact(context)

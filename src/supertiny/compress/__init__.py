@@ -1,0 +1,1 @@
+"""Compression: structured pruning with recovery, export and quantization for CPU serving."""

@@ -1,0 +1,51 @@
+"""How faithful a compressed model is, measured without generating.
+
+Under teacher forcing on prompt + gold answer, greedy decoding reproduces the gold answer
+exactly when every answer position's most likely token is the gold token: one forward pass
+per example scores greedy exact match (on the rendered answer, stricter than the order-free
+match of `evaluate`), against minutes of generation on 2 cores.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+from supertiny.prompting import END_OF_TURN, answer_message, student_messages
+
+
+def answer_sequences(tokenizer, task, examples: list[dict]) -> list[tuple[list[int], int]]:
+    """(token ids of prompt + gold answer up to its end-of-turn token, prompt length) per
+    example: greedy decoding stops at that token, so nothing after it is scored."""
+    end_id = tokenizer.convert_tokens_to_ids(END_OF_TURN)
+    sequences = []
+    for example in examples:
+        messages = student_messages(task, example)
+        prompt = tokenizer.apply_chat_template(messages, add_generation_prompt=True, tokenize=True, return_dict=False)
+        full = tokenizer.apply_chat_template(messages + [answer_message(example["gold"])], tokenize=True, return_dict=False)
+        end = full.index(end_id, len(prompt)) + 1
+        sequences.append((full[:end], len(prompt)))
+    return sequences
+
+
+@torch.inference_mode()
+def torch_logits(model, sequences: list[tuple[list[int], int]]) -> list[np.ndarray]:
+    """Per sequence, the logits that predict its answer tokens (answer length x vocabulary)."""
+    model.eval()
+    return [model(input_ids=torch.tensor([ids]), use_cache=False).logits[0, start - 1 : -1].float().numpy() for ids, start in sequences]
+
+
+def greedy_match(logits: list[np.ndarray], sequences: list[tuple[list[int], int]]) -> dict[str, float]:
+    """Token accuracy on the gold answers and the share of answers greedy decoding reproduces."""
+    hits = [np.asarray(l).argmax(-1) == np.asarray(ids[start:]) for l, (ids, start) in zip(logits, sequences)]
+    return {
+        "token_accuracy": round(float(np.concatenate(hits).mean()), 4),
+        "greedy_exact_match": round(float(np.mean([h.all() for h in hits])), 4),
+    }
+
+
+def top1_agreement(reference: list[np.ndarray], other: list[np.ndarray]) -> float:
+    """Share of positions whose most likely token is the same in both."""
+    same = sum(int((np.asarray(a).argmax(-1) == np.asarray(b).argmax(-1)).sum()) for a, b in zip(reference, other))
+    total = sum(len(a) for a in reference)
+    return same / total if total else 1.0

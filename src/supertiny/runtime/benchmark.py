@@ -1,0 +1,40 @@
+"""Per-request latency of the same model on several runtimes, measured side by side.
+
+Runtimes load one at a time (memory and caches stay fair) and answer the same requests at
+batch 1 through the predictor interface, so latency includes prompt rendering, prefill,
+decoding and parsing, as a server sees it. Ratios are what travels between machines.
+"""
+
+from __future__ import annotations
+
+from typing import Callable
+
+from supertiny.evaluation import measure_latency
+
+COMPARABLE_GGUF = {"int8": "q8_0", "int4": "q4_0"}  # llama.cpp type at the deployed bit-width
+
+
+def compare(predictors: dict[str, Callable[[], object]], examples: list[dict]) -> dict[str, dict]:
+    """{runtime: latency p50/p95 and token rates} for each predictor factory."""
+    results = {}
+    for name, make in predictors.items():
+        predictor = make()
+        results[name] = measure_latency(predictor, examples)
+        del predictor
+    return results
+
+
+def flat_metrics(results: dict[str, dict], deployed_precision: str) -> dict[str, float]:
+    """`runtime_metric` keys plus the ratios the acceptance criteria name."""
+    flat = {f"{name}_{key}": value for name, metrics in results.items() for key, value in metrics.items() if key != "latency_samples"}
+    deployed = results["deployed"]
+    for baseline in ("pytorch_fp32", "student_fp32"):
+        if baseline in results:
+            flat[f"speedup_p50_vs_{baseline}"] = round(results[baseline]["latency_ms_p50"] / deployed["latency_ms_p50"], 2)
+    for name, metrics in results.items():
+        if name.startswith("llamacpp_") and "decode_tokens_per_s" in metrics and "decode_tokens_per_s" in deployed:
+            flat[f"decode_vs_{name}"] = round(deployed["decode_tokens_per_s"] / metrics["decode_tokens_per_s"], 2)
+    comparable = f"llamacpp_{COMPARABLE_GGUF.get(deployed_precision, '')}"
+    if f"decode_vs_{comparable}" in flat:
+        flat["decode_vs_llamacpp_same_bits"] = flat[f"decode_vs_{comparable}"]
+    return flat

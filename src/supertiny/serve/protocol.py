@@ -1,0 +1,180 @@
+"""OpenAI chat completions in and out: a request becomes a task example, a prediction becomes
+a completion with `tool_calls` (arguments as JSON strings) or a plain reply.
+
+The convention for what the tiny model needs: the utterance is the last user message; the
+context (for smart_home, the home: rooms, devices, state, as in `data/task/*.jsonl`) is the
+request's `context` field, else a system message whose whole content is that JSON object,
+else the server's default context (`--context FILE`). Other messages, `tools` and sampling
+params are accepted and not used: the model is prompted exactly as it was trained (it
+learned the task's own tools) and decodes greedily.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+import uuid
+from dataclasses import dataclass
+
+from supertiny.runtime.predictor import Prediction
+
+
+class RequestError(Exception):
+    """A bad request: its HTTP status and an OpenAI-style error body."""
+
+    def __init__(self, status: int, message: str, param: str | None = None, code: str | None = None):
+        super().__init__(message)
+        self.status, self.message, self.param, self.code = status, message, param, code
+
+    def body(self) -> dict:
+        kind = "invalid_request_error" if self.status < 500 else "server_error"
+        return {"error": {"message": self.message, "type": kind, "param": self.param, "code": self.code}}
+
+
+@dataclass
+class Limits:
+    max_tokens_cap: int = 256
+    max_input_chars: int = 2000
+
+
+@dataclass
+class ChatRequest:
+    example: dict  # {"input": utterance, "context": ...}, what the predictor answers
+    max_tokens: int
+    stream: bool
+    include_usage: bool
+
+
+def parse_request(body: bytes, model_name: str, task, limits: Limits, default_context: dict | None) -> ChatRequest:
+    try:
+        payload = json.loads(body)
+    except (UnicodeDecodeError, json.JSONDecodeError) as error:
+        raise RequestError(400, f"request body is not valid JSON ({getattr(error, 'msg', error)})") from None
+    if not isinstance(payload, dict):
+        raise RequestError(400, "request body must be a JSON object")
+    model = payload.get("model")
+    if not isinstance(model, str):
+        raise RequestError(400, f"model must be a string naming the served model ({model_name!r})", "model")
+    if model != model_name:
+        raise RequestError(404, f"model {model!r} is not served here (served: {model_name!r})", "model", "model_not_found")
+    messages = payload.get("messages")
+    if not isinstance(messages, list) or not messages or not all(isinstance(m, dict) for m in messages):
+        raise RequestError(400, "messages must be a non-empty list of message objects", "messages")
+    users = [m for m in messages if m.get("role") == "user"]
+    if not users:
+        raise RequestError(400, "messages hold no user message (the utterance)", "messages")
+    utterance = message_text(users[-1].get("content"))
+    if not utterance.strip():
+        raise RequestError(400, "the last user message has no text", "messages")
+    if len(utterance) > limits.max_input_chars:
+        raise RequestError(
+            413, f"the user message has {len(utterance)} characters; this server takes at most {limits.max_input_chars}",
+            "messages", "context_length_exceeded",
+        )
+    max_tokens = payload.get("max_completion_tokens", payload.get("max_tokens"))
+    if max_tokens is None:
+        max_tokens = limits.max_tokens_cap
+    if not isinstance(max_tokens, int) or isinstance(max_tokens, bool) or max_tokens < 1:
+        raise RequestError(400, f"max_tokens must be a positive integer; got {max_tokens!r}", "max_tokens")
+    if max_tokens > limits.max_tokens_cap:
+        raise RequestError(400, f"max_tokens {max_tokens} is over this server's cap of {limits.max_tokens_cap}", "max_tokens")
+    if payload.get("n", 1) != 1:
+        raise RequestError(400, "n must be 1 (the model decodes greedily: every choice would be the same)", "n")
+    if not isinstance(payload.get("tools", []), list):
+        raise RequestError(400, "tools must be a list", "tools")
+    stream = payload.get("stream", False)
+    if not isinstance(stream, bool):
+        raise RequestError(400, "stream must be true or false", "stream")
+    context = find_context(payload, messages, default_context)
+    try:
+        task.student_context(context)
+    except Exception as error:  # whatever the task's renderer trips on, the client sent it
+        raise RequestError(400, f"context is not a valid {task.name} context ({type(error).__name__}: {error})", "context") from None
+    include_usage = bool((payload.get("stream_options") or {}).get("include_usage")) if stream else False
+    return ChatRequest({"input": utterance, "context": context}, max_tokens, stream, include_usage)
+
+
+def message_text(content) -> str:
+    """A message's text: a string, or the text parts of a content list."""
+    if isinstance(content, str):
+        return content
+    if isinstance(content, list):
+        return "".join(part.get("text", "") for part in content if isinstance(part, dict) and part.get("type") == "text")
+    return ""
+
+
+def find_context(payload: dict, messages: list[dict], default_context: dict | None) -> dict:
+    if "context" in payload:
+        if not isinstance(payload["context"], dict):
+            raise RequestError(400, "context must be a JSON object", "context")
+        return payload["context"]
+    for message in messages:
+        if message.get("role") == "system":
+            try:
+                parsed = json.loads(message_text(message.get("content")))
+            except json.JSONDecodeError:
+                continue
+            if isinstance(parsed, dict):
+                return parsed
+    if default_context is not None:
+        return default_context
+    raise RequestError(
+        400, "the request carries no context: send it as the `context` field or as a system message holding only its JSON",
+        "context",
+    )
+
+
+def assistant_message(prediction: Prediction) -> tuple[dict, str]:
+    """(OpenAI assistant message, finish_reason) for one prediction."""
+    answer = prediction.answer
+    if isinstance(answer, list):
+        calls = [
+            {
+                "id": f"call_{uuid.uuid4().hex[:24]}",
+                "type": "function",
+                "function": {"name": call["name"], "arguments": json.dumps(call["arguments"], ensure_ascii=False)},
+            }
+            for call in answer
+        ]
+        return {"role": "assistant", "content": None, "tool_calls": calls}, "tool_calls"
+    content = answer if isinstance(answer, str) else prediction.text  # unparsable output goes back as it is
+    return {"role": "assistant", "content": content}, "stop"
+
+
+def usage(prediction: Prediction) -> dict:
+    return {
+        "prompt_tokens": prediction.prompt_tokens,
+        "completion_tokens": prediction.new_tokens,
+        "total_tokens": prediction.prompt_tokens + prediction.new_tokens,
+    }
+
+
+def completion(model_name: str, prediction: Prediction, max_tokens: int) -> dict:
+    message, finish = assistant_message(prediction)
+    if finish == "stop" and prediction.answer is None and prediction.new_tokens >= max_tokens:
+        finish = "length"
+    return {
+        "id": f"chatcmpl-{uuid.uuid4().hex}",
+        "object": "chat.completion",
+        "created": int(time.time()),
+        "model": model_name,
+        "choices": [{"index": 0, "message": message, "finish_reason": finish, "logprobs": None}],
+        "usage": usage(prediction),
+    }
+
+
+def stream_chunks(response: dict, include_usage: bool) -> list[dict]:
+    """The completion as `chat.completion.chunk`s: the whole answer in one delta, then the finish."""
+    choice = response["choices"][0]
+    message = choice["message"]
+    delta = {"role": "assistant", "content": message["content"]}
+    if "tool_calls" in message:
+        delta["tool_calls"] = [{"index": i, **call} for i, call in enumerate(message["tool_calls"])]
+    base = {key: response[key] for key in ("id", "created", "model")} | {"object": "chat.completion.chunk"}
+    chunks = [
+        {**base, "choices": [{"index": 0, "delta": delta, "finish_reason": None}]},
+        {**base, "choices": [{"index": 0, "delta": {}, "finish_reason": choice["finish_reason"]}]},
+    ]
+    if include_usage:
+        chunks.append({**base, "choices": [], "usage": response["usage"]})
+    return chunks

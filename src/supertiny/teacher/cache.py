@@ -1,0 +1,56 @@
+"""The teacher's response cache: every paid response, stored under a hash of its request.
+
+A rerun, or a run killed halfway and restarted, asks the endpoint only for what the cache
+lacks. SQLite (write-ahead log, one committed transaction per response) keeps the file
+consistent when the process is killed at any instant, and lets several processes share it.
+The cache holds responses only: no key, no header, nothing secret.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import sqlite3
+import threading
+import time
+from pathlib import Path
+
+from supertiny.errors import SupertinyError
+
+CACHE_FILE = "responses.sqlite"
+
+
+def request_key(base_url: str | None, request: dict) -> str:
+    """sha256 of the endpoint and the full request (model, messages, tools, sampling, seed)."""
+    canonical = json.dumps({"base_url": (base_url or "").rstrip("/"), "request": request}, sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+
+
+class ResponseCache:
+    def __init__(self, folder: str | Path):
+        self.path = Path(folder) / CACHE_FILE
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self._db = sqlite3.connect(self.path, timeout=30, check_same_thread=False, isolation_level=None)
+            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute("PRAGMA synchronous=NORMAL")  # with WAL: a killed process loses no commit
+            self._db.execute("CREATE TABLE IF NOT EXISTS responses (key TEXT PRIMARY KEY, response TEXT NOT NULL, created REAL NOT NULL)")
+        except (OSError, sqlite3.Error) as error:
+            raise SupertinyError(f"{self.path}: cannot open the response cache ({error})") from None
+        self._lock = threading.Lock()
+
+    def get(self, key: str) -> dict | None:
+        with self._lock:
+            row = self._db.execute("SELECT response FROM responses WHERE key = ?", (key,)).fetchone()
+        return json.loads(row[0]) if row else None
+
+    def put(self, key: str, response: dict) -> None:
+        with self._lock:
+            self._db.execute(
+                "INSERT OR REPLACE INTO responses (key, response, created) VALUES (?, ?, ?)",
+                (key, json.dumps(response, ensure_ascii=False), time.time()),
+            )
+
+    def __len__(self) -> int:
+        with self._lock:
+            return self._db.execute("SELECT COUNT(*) FROM responses").fetchone()[0]

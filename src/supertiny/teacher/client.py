@@ -1,0 +1,161 @@
+"""One chat-completions client for everything that pays an OpenAI-compatible endpoint:
+the teacher's tool loop and the LLM judge.
+
+The official `openai` client does the HTTP, with its own retries off so that every failure
+is seen here, counted by kind and retried with exponential backoff and jitter, never
+sooner than the server's Retry-After. Responses go through the content-addressed cache
+(`teacher.cache`): a request already paid for is never sent again.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import threading
+import time
+from collections import Counter
+from email.utils import parsedate_to_datetime
+
+from supertiny.errors import SupertinyError
+from supertiny.params import TeachParams
+from supertiny.teacher.cache import ResponseCache, request_key
+
+FAILURE_KINDS = ("rate_limit", "server_error", "timeout", "connection", "bad_response", "malformed_tool_call")
+
+
+class BadResponse(Exception):
+    """A 2xx answer that is not a chat completion (not JSON, no choices)."""
+
+
+class ClientStats:
+    """Thread-safe counts of what this run asked the endpoint and what went wrong, by kind."""
+
+    def __init__(self):
+        self._lock = threading.Lock()
+        self._counts: Counter = Counter()
+
+    def add(self, name: str, n: int = 1) -> None:
+        with self._lock:
+            self._counts[name] += n
+
+    def as_metrics(self) -> dict[str, int]:
+        with self._lock:
+            counts = dict(self._counts)
+        return {
+            "requests_sent": counts.get("requests_sent", 0),
+            "cache_hits": counts.get("cache_hits", 0),
+            "retries": counts.get("retries", 0),
+            **{f"failures_{kind}": counts.get(f"failures_{kind}", 0) for kind in FAILURE_KINDS},
+        }
+
+
+class ChatClient:
+    def __init__(self, params: TeachParams):
+        from openai import OpenAI
+
+        key = os.environ.get(params.api_key_env)
+        if not key:
+            if params.base_url is None:
+                raise SupertinyError(
+                    f"params.yaml: teach.backend is openai but the environment variable {params.api_key_env} is not set"
+                )
+            key = "not-needed"  # local OpenAI-compatible servers often accept any key
+        self._secret = key
+        self.params = params
+        self.base_url = params.base_url
+        self.cache = ResponseCache(params.cache_dir) if params.cache_dir else None
+        self.stats = ClientStats()
+        self._client = OpenAI(base_url=params.base_url, api_key=key, max_retries=0, timeout=params.timeout_s)
+        self._random = random.Random()
+
+    def create(self, request: dict) -> tuple[dict, bool]:
+        """(chat completion as plain JSON, whether it was sent now rather than read from the cache)."""
+        key = request_key(self.base_url, request)
+        if self.cache is not None:
+            cached = self.cache.get(key)
+            if cached is not None:
+                self.stats.add("cache_hits")
+                return cached, False
+        problem = ""
+        for attempt in range(self.params.max_retries + 1):
+            self.stats.add("requests_sent")
+            try:
+                response = self._send(request)
+            except Exception as error:
+                kind, retry_after = self._classify(error)
+                self.stats.add(f"failures_{kind}")
+                problem = f"{kind}: {self._redact(str(error))}"
+                if attempt < self.params.max_retries:
+                    self.stats.add("retries")
+                    time.sleep(max(retry_after or 0.0, self._backoff(attempt)))
+                continue
+            if self.cache is not None:
+                self.cache.put(key, response)
+            return response, True
+        where = f"; paid responses are cached in {self.cache.path}, rerun to resume" if self.cache else ""
+        raise SupertinyError(
+            f"teach: {self.base_url or 'the OpenAI API'} failed {self.params.max_retries + 1} times for one request "
+            f"(last: {problem}){where}"
+        )
+
+    def _send(self, request: dict) -> dict:
+        raw = self._client.chat.completions.with_raw_response.create(**request)
+        try:
+            response = json.loads(raw.content)
+            message = response["choices"][0]["message"]
+        except (ValueError, KeyError, IndexError, TypeError) as error:
+            raise BadResponse(f"not a chat completion ({type(error).__name__})") from None
+        if not isinstance(message, dict):
+            raise BadResponse("choices[0].message is not an object")
+        return response
+
+    def _classify(self, error: Exception) -> tuple[str, float | None]:
+        """The failure's kind and the server's Retry-After in seconds; a non-retryable error is raised."""
+        import openai
+
+        if isinstance(error, BadResponse):
+            return "bad_response", None
+        if isinstance(error, openai.APITimeoutError):
+            return "timeout", None
+        if isinstance(error, openai.APIConnectionError):
+            return "connection", None
+        if isinstance(error, openai.APIStatusError):
+            status, retry_after = error.status_code, retry_after_seconds(error.response.headers)
+            if status == 429:
+                return "rate_limit", retry_after
+            if status == 408:
+                return "timeout", retry_after
+            if status >= 500 or status == 409:
+                return "server_error", retry_after
+            message = self._redact(str(error.message)).splitlines()[0][:300]
+            raise SupertinyError(f"teach: {self.base_url or 'the OpenAI API'} answered {status} ({message})") from None
+        raise error
+
+    def _backoff(self, attempt: int) -> float:
+        """Exponential backoff with equal jitter: half the step is fixed, half random."""
+        step = min(self.params.backoff_max_s, self.params.backoff_base_s * 2**attempt)
+        return step / 2 + self._random.uniform(0, step / 2)
+
+    def _redact(self, text: str) -> str:
+        return text.replace(self._secret, "***") if self._secret else text
+
+
+def retry_after_seconds(headers) -> float | None:
+    """Retry-After as seconds: `retry-after-ms`, or `retry-after` in seconds or as an HTTP date."""
+    if headers.get("retry-after-ms"):
+        try:
+            return max(0.0, float(headers["retry-after-ms"]) / 1000)
+        except ValueError:
+            pass
+    value = headers.get("retry-after")
+    if not value:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    try:
+        return max(0.0, parsedate_to_datetime(value).timestamp() - time.time())
+    except (TypeError, ValueError):
+        return None

@@ -1,0 +1,120 @@
+"""GRPO on trl's GRPOTrainer with the STAR Sim-RL similarity as reward.
+
+The reward compares a sampled answer with the teacher's accepted answer: the Sim-RL
+similarity in [0, 1], behind a format gate (unparseable text, an unknown function or an
+unknown argument scores -1), so partial credit for nearly-right calls drives learning
+where exact match would give no signal. Groups whose rewards are all equal carry no
+signal either; dynamic filtering drops them from the loss instead of letting them dilute
+the informative groups' tokens.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+
+from datasets import Dataset
+from trl import GRPOConfig, GRPOTrainer
+
+from supertiny.params import RlParams
+from supertiny.prompting import student_messages
+from supertiny.score import sim_rl
+from supertiny.tool_format import Answer, parse_answer
+from supertiny.train.common import cpu_training_kwargs
+
+FORMAT_PENALTY = -1.0
+
+
+def format_violation(answer: Answer | None, schemas: dict[str, set[str]]) -> bool:
+    """Unparseable, or a call to a function / with an argument the tools do not have."""
+    if answer is None:
+        return True
+    if isinstance(answer, str):
+        return False
+    return any(call["name"] not in schemas or not set(call["arguments"]) <= schemas[call["name"]] for call in answer)
+
+
+def tool_call_reward(text: str, reference: Answer, schemas: dict[str, set[str]]) -> float:
+    answer = parse_answer(text)
+    if format_violation(answer, schemas):
+        return FORMAT_PENALTY
+    return sim_rl(answer, reference)
+
+
+def argument_names(tools: list[dict]) -> dict[str, set[str]]:
+    return {t["function"]["name"]: set(t["function"].get("parameters", {}).get("properties", {})) for t in tools}
+
+
+class SimilarityReward:
+    """trl reward function: one float per completion; `reference` is a dataset column (JSON)."""
+
+    __name__ = "sim_rl"
+
+    def __init__(self, task):
+        self.schemas = argument_names(task.action_tools)
+
+    def __call__(self, prompts, completions, reference, **kwargs) -> list[float]:
+        texts = [c[-1]["content"] if isinstance(c, list) else c for c in completions]
+        return [tool_call_reward(text, json.loads(ref), self.schemas) for text, ref in zip(texts, reference)]
+
+
+class FilteringGRPOTrainer(GRPOTrainer):
+    """GRPOTrainer with dynamic filtering: completions of groups whose rewards are all equal
+    leave the loss (mask zeroed, token count recomputed), as in DAPO's dynamic sampling."""
+
+    def __init__(self, *args, dynamic_filtering: bool = True, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.dynamic_filtering = dynamic_filtering
+
+    def _generate_and_score_completions(self, inputs):
+        output = super()._generate_and_score_completions(inputs)
+        if not self.dynamic_filtering:
+            return output
+        advantages = output["advantages"]
+        flat = advantages.view(-1, self.num_generations) if advantages.dim() == 1 else advantages.view(-1, self.num_generations, *advantages.shape[1:])
+        no_signal = (flat.reshape(flat.shape[0], -1) == 0).all(dim=1).repeat_interleave(self.num_generations)
+        mode = "train" if self.model.training else "eval"
+        self._metrics[mode]["frac_groups_filtered"].append(no_signal.float().mean().item())
+        if no_signal.all():
+            return output  # nothing informative: the loss is zero either way
+        keep = (~no_signal).to(output["completion_mask"].dtype).unsqueeze(1)
+        output["completion_mask"] = output["completion_mask"] * keep
+        if output.get("num_items_in_batch") is not None:
+            output["num_items_in_batch"] = self.accelerator.gather(output["completion_mask"].sum()).sum()
+        return output
+
+
+def rl_rows(task, traces: list[dict], limit: int, seed: int) -> list[dict]:
+    chosen = random.Random(seed).sample(traces, min(limit, len(traces)))
+    return [{"prompt": student_messages(task, t), "reference": json.dumps(t["final"])} for t in chosen]
+
+
+def make_grpo_trainer(model, tokenizer, task, rows: list[dict], params: RlParams, work_dir: str, callbacks=()) -> GRPOTrainer:
+    batch = params.prompts_per_step * params.group_size
+    config = GRPOConfig(
+        output_dir=work_dir,
+        max_steps=params.steps,
+        per_device_train_batch_size=batch,
+        num_generations=params.group_size,
+        learning_rate=params.learning_rate,
+        lr_scheduler_type="constant",
+        beta=params.beta,
+        temperature=params.temperature,
+        max_completion_length=params.max_new_tokens,
+        pad_to_multiple_of=32,
+        **cpu_training_kwargs(params.precision, params.seed),
+    )
+    tokenizer.padding_side = "left"
+    return FilteringGRPOTrainer(
+        model=model, args=config, reward_funcs=[SimilarityReward(task)], train_dataset=Dataset.from_list(rows),
+        processing_class=tokenizer, callbacks=list(callbacks), dynamic_filtering=params.dynamic_filtering,
+    )
+
+
+def first_and_last(rows: list[dict], key: str, window: int = 3) -> tuple[float | None, float | None]:
+    """Mean of `key` over the first and the last `window` logged steps."""
+    values = [row[key] for row in rows if key in row]
+    if not values:
+        return None, None
+    window = max(1, min(window, len(values) // 2 or 1))
+    return round(sum(values[:window]) / window, 4), round(sum(values[-window:]) / window, 4)

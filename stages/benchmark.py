@@ -1,0 +1,62 @@
+"""Stage benchmark: per-request latency of the deployed model against the same weights in
+PyTorch fp32, the unpruned fp32 student, and llama.cpp at Q8_0 and Q4_0."""
+
+import tempfile
+from pathlib import Path
+
+import torch
+
+from supertiny.errors import exit_on_user_error
+from supertiny.jsonl import read_jsonl, write_json
+from supertiny.modelcard import read_card
+from supertiny.params import load_params
+from supertiny.prompting import END_OF_TURN
+from supertiny.runtime import llamacpp
+from supertiny.runtime.benchmark import compare, flat_metrics
+from supertiny.runtime.genai import GenaiPredictor
+from supertiny.runtime.predictor import HFPredictor
+from supertiny.runtime.token_predictor import TokenPredictor
+from supertiny.tasks import get_task
+from supertiny.train.student import load_model
+
+PRUNED, DEPLOYED = "models/pruned", "models/deployed"
+
+
+@exit_on_user_error
+def main() -> None:
+    params = load_params()
+    settings = params.benchmark
+    torch.set_num_threads(settings.threads)
+    task = get_task(params.prepare.task)
+    examples = read_jsonl(f"data/task/{params.evaluate.split}.jsonl", required=("input", "context"))[: settings.requests]
+    tokens = settings.max_new_tokens
+    predictors = {
+        "deployed": lambda: GenaiPredictor(DEPLOYED, task, tokens),
+        "pytorch_fp32": lambda: HFPredictor(PRUNED, task, tokens),
+        "student_fp32": lambda: HFPredictor(params.prune.source, task, tokens),
+    }
+    metrics = {"requests": len(examples), "threads": settings.threads}
+    with tempfile.TemporaryDirectory() as work:
+        if settings.llama_cpp and llamacpp.available():
+            from supertiny.compress.gguf_export import quantize_gguf, write_gguf
+
+            model, tokenizer = load_model(PRUNED)
+            write_gguf(model, PRUNED, Path(work) / "f32.gguf")
+            del model
+            end_id = tokenizer.convert_tokens_to_ids(END_OF_TURN)
+            for kind in ("Q8_0", "Q4_0"):
+                path = Path(work) / f"{kind}.gguf"
+                quantize_gguf(Path(work) / "f32.gguf", path, kind)
+                metrics[f"llamacpp_{kind.lower()}_file_bytes"] = path.stat().st_size
+                predictors[f"llamacpp_{kind.lower()}"] = lambda path=path: TokenPredictor(
+                    llamacpp.LlamaCppModel(path, end_id, settings.threads), tokenizer, task, tokens
+                )
+        else:
+            metrics["llamacpp_skipped"] = "disabled by benchmark.llama_cpp" if not settings.llama_cpp else "llama-cpp-python is not installed"
+        results = compare(predictors, examples)
+    precision = read_card(DEPLOYED)["params"]["precision"]
+    write_json("metrics/benchmark.json", {**metrics, "deployed_precision": precision, **flat_metrics(results, precision)})
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,64 @@
+"""Stage prune: structured pruning of the best stage-2 model, then CKD recovery from it."""
+
+import copy
+
+from supertiny.compress.fidelity import answer_sequences, greedy_match, torch_logits
+from supertiny.compress.prune import plan_pruning, prune_model, taylor_gradients
+from supertiny.compress.recover import recover
+from supertiny.errors import SupertinyError, exit_on_user_error
+from supertiny.jsonl import read_jsonl, write_json
+from supertiny.modelcard import read_card, write_card
+from supertiny.params import as_dict, load_params
+from supertiny.runtime.files import weights_bytes
+from supertiny.tasks import get_task
+from supertiny.train.sft import sft_rows
+from supertiny.train.student import count_parameters, load_model, save_model
+
+
+@exit_on_user_error
+def main() -> None:
+    params = load_params()
+    settings = params.prune
+    if read_card(settings.source).get("kind") != "hf":
+        raise SupertinyError(f"params.yaml: prune.source {settings.source!r} is not a trained student model folder")
+    task = get_task(params.prepare.task)
+    traces = read_jsonl("data/judged/accepted.jsonl", required=("input", "context", "final"))
+    dev = read_jsonl("data/task/dev.jsonl", required=("input", "context", "gold"))[: settings.dev_examples]
+    rows = sft_rows(task, traces, settings.max_examples, settings.seed)
+    teacher, tokenizer = load_model(settings.source)
+    plan = plan_pruning(teacher, settings.target_ratio, settings.heads_per_group, settings.round_to)
+    sequences = answer_sequences(tokenizer, task, dev)
+
+    def dev_scores(model, label: str) -> dict:
+        return {f"dev_{key}_{label}": value for key, value in greedy_match(torch_logits(model, sequences), sequences).items()}
+
+    metrics = dev_scores(teacher, "source")
+    pruned = copy.deepcopy(teacher)
+    if settings.importance == "taylor":
+        taylor_gradients(pruned, tokenizer, rows[: settings.calibration_examples])
+    prune_model(pruned, plan, settings.importance)
+    metrics |= dev_scores(pruned, "pruned")
+    if settings.max_steps:
+        metrics |= recover(pruned, teacher, tokenizer, rows, settings, "metrics/train/prune.json")
+    else:
+        write_json("metrics/train/prune.json", [])
+    metrics |= dev_scores(pruned, "recovered")
+    save_model(pruned, tokenizer, "models/pruned")
+    source_bytes = weights_bytes(settings.source)
+    write_card(
+        "models/pruned", kind="hf", stage="prune", inputs={"model": settings.source, "traces": "data/judged/accepted.jsonl"},
+        params=as_dict(settings), parameters=count_parameters(pruned), plan=plan.as_dict(), source_bytes=source_bytes,
+    )
+    write_json("metrics/prune.json", {
+        "parameters_before": plan.parameters_before,
+        "parameters_after": plan.parameters_after,
+        "parameter_ratio": round(plan.parameters_after / plan.parameters_before, 4),
+        "intermediate_size": plan.intermediate_size,
+        "attention_heads": plan.heads_per_group * plan.num_key_value_heads,
+        "source_bytes": source_bytes,
+        **metrics,
+    })
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,49 @@
+"""Stage rl: GRPO from the best knowledge-transfer model so far (distill if it ran, else rft),
+rewarded by the Sim-RL similarity to the teacher's accepted answers."""
+
+import tempfile
+
+from supertiny.errors import exit_on_user_error
+from supertiny.jsonl import read_jsonl, write_json
+from supertiny.modelcard import read_card, write_card
+from supertiny.params import as_dict, load_params
+from supertiny.tasks import get_task
+from supertiny.train.common import TrainingCurves
+from supertiny.train.rl import first_and_last, make_grpo_trainer, rl_rows
+from supertiny.train.student import count_parameters, load_model, save_model
+
+CURVE_KEYS = ("reward", "reward_std", "frac_reward_zero_std", "frac_groups_filtered", "completions/mean_length", "kl", "loss", "learning_rate")
+
+
+@exit_on_user_error
+def main() -> None:
+    params = load_params()
+    settings = params.rl
+    task = get_task(params.prepare.task)
+    traces = read_jsonl("data/judged/accepted.jsonl", required=("input", "context", "final"))
+    source = "models/distill" if read_card("models/distill").get("kind") == "hf" else "models/rft"
+    model, tokenizer = load_model(source)
+
+    curves = TrainingCurves("metrics/train/rl.json", keys=CURVE_KEYS)
+    with tempfile.TemporaryDirectory() as work_dir:
+        trainer = make_grpo_trainer(model, tokenizer, task, rl_rows(task, traces, settings.prompts, settings.seed), settings, work_dir, [curves])
+        result = trainer.train()
+    reward_first, reward_last = first_and_last(curves.rows, "reward")
+    metrics = {
+        "source": source,
+        "steps": int(result.global_step),
+        "reward_first_steps": reward_first,
+        "reward_last_steps": reward_last,
+        "frac_groups_filtered": first_and_last(curves.rows, "frac_groups_filtered", window=len(curves.rows))[0],
+        "train_seconds": round(float(result.metrics.get("train_runtime", 0.0)), 1),
+    }
+    save_model(model, tokenizer, "models/rl")
+    write_card(
+        "models/rl", kind="hf", stage="rl", inputs={"model": source, "traces": "data/judged/accepted.jsonl"},
+        params=as_dict(settings), parameters=count_parameters(model), training=metrics,
+    )
+    write_json("metrics/rl.json", metrics)
+
+
+if __name__ == "__main__":
+    main()

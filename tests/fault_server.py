@@ -1,0 +1,89 @@
+"""A real OpenAI-compatible chat server that misbehaves on schedule, for the teacher's fault tests.
+
+It answers like the reference teacher (the rule agent walking the tool loop), so traces are
+real multi-turn tool loops, and the Nth request it receives can instead get a fault:
+
+- `rate_limit`: 429 with a `Retry-After` header
+- `server_error`: 500
+- `delay`: the right answer, but only after `delay_s` (longer than the client's timeout)
+- `bad_body`: 200 whose body is not JSON
+- `malformed`: 200 whose first tool call has broken JSON arguments (given to the first reply,
+  from that request on, that looks a device up: the rule agent takes a failed lookup in stride)
+
+Requests without tools are the LLM judge's: they get `{"score": ...}` from `judge_score`.
+Every request is logged (arrival time, body hash, fault) so tests can check what was paid.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+import threading
+import time
+import uuid
+
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse, PlainTextResponse
+
+from supertiny.teacher.reference import ReferenceBackend
+
+
+class FaultServer:
+    def __init__(self, task, faults: dict[int, str] | None = None, retry_after: float = 0.2, delay_s: float = 3.0, judge_score=None):
+        self.backend = ReferenceBackend(task)
+        self.faults = dict(faults or {})
+        self.retry_after, self.delay_s = retry_after, delay_s
+        self.judge_score = judge_score or (lambda text: 5)
+        self.log: list[dict] = []
+        self._malformed_due = 0
+        self._lock = threading.Lock()
+        self.app = self._build()
+
+    def requests(self, fault: str | None = "any") -> int:
+        """Requests received, all of them or those that got one fault (None: answered normally)."""
+        return sum(1 for entry in self.log if fault == "any" or entry["fault"] == fault)
+
+    def _build(self) -> FastAPI:
+        app = FastAPI()
+
+        @app.post("/v1/chat/completions")
+        async def chat(request: Request):
+            body = await request.body()
+            with self._lock:
+                number = len(self.log)
+                fault = self.faults.get(number)
+                if fault == "malformed":
+                    self._malformed_due, fault = self._malformed_due + 1, None
+                entry = {"time": time.monotonic(), "hash": hashlib.sha256(body).hexdigest(), "fault": fault}
+                self.log.append(entry)
+            if fault == "rate_limit":
+                return JSONResponse({"error": {"message": "slow down", "type": "rate_limit"}}, 429, {"Retry-After": str(self.retry_after)})
+            if fault == "server_error":
+                return JSONResponse({"error": {"message": "boom", "type": "server_error"}}, 500)
+            if fault == "bad_body":
+                return PlainTextResponse("<html>gateway hiccup</html>", 200)
+            if fault == "delay":
+                await asyncio.sleep(self.delay_s)
+            payload = json.loads(body)
+            if payload.get("tools"):
+                message, usage = self.backend.complete(payload["messages"], payload["tools"])
+            else:
+                message = {"role": "assistant", "content": json.dumps({"score": self.judge_score(payload["messages"][-1]["content"]), "reason": "ok"})}
+                usage = {"prompt_tokens": 50, "completion_tokens": 10}
+            first = (message.get("tool_calls") or [{}])[0].get("function", {})
+            with self._lock:
+                if self._malformed_due and first.get("name") == "find_devices":
+                    self._malformed_due -= 1
+                    entry["fault"] = "malformed"
+                    first["arguments"] = first["arguments"][:-1]  # drop the closing brace
+            return {
+                "id": f"chatcmpl-{uuid.uuid4().hex}",
+                "object": "chat.completion",
+                "created": int(time.time()),
+                "model": payload["model"],
+                "choices": [{"index": 0, "message": message, "finish_reason": "tool_calls" if message.get("tool_calls") else "stop"}],
+                "usage": {**usage, "total_tokens": usage["prompt_tokens"] + usage["completion_tokens"]},
+            }
+
+        return app

@@ -1,0 +1,26 @@
+"""Model folders as the pipeline writes them, for serving in tests."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from supertiny.modelcard import write_card
+from supertiny.params import StudentParams, TeachParams, as_dict
+from supertiny.train.student import count_parameters, save_model
+
+
+def tiny_model_folder(tiny_student, folder: Path) -> Path:
+    """The `tiny` preset student saved like `stages/student.py` saves models/base."""
+    model, tokenizer = tiny_student
+    save_model(model, tokenizer, folder)
+    write_card(
+        folder, kind="hf", stage="student", inputs={"source": "tiny preset (random init)"},
+        params=as_dict(StudentParams(model="tiny")), parameters=count_parameters(model), architecture=model.config.model_type,
+    )
+    return folder
+
+
+def teacher_model_folder(folder: Path) -> Path:
+    """The reference teacher's folder like `stages/teach.py` writes models/teacher: real tool calls, no weights."""
+    write_card(folder, kind="teacher", stage="teach", inputs={}, params=as_dict(TeachParams()), backend="reference")
+    return folder

@@ -1,0 +1,51 @@
+"""Per-request latency of the deployed runtime against the same model in PyTorch fp32 and in
+llama.cpp, in one pytest-benchmark run (one group: `--benchmark-enable` prints them side by
+side). With the suite's default `--benchmark-disable` each runs once as a plain test; the
+real figures come from the `benchmark` stage (metrics/benchmark.json) on the default model.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from supertiny.runtime import llamacpp
+from supertiny.runtime.predictor import HFPredictor, load_predictor
+from supertiny.runtime.token_predictor import TokenPredictor
+
+NEW_TOKENS = 16
+
+
+@pytest.fixture(scope="module")
+def request_example(splits):
+    return splits["test"][0]
+
+
+def _run(benchmark, predictor, example):
+    benchmark.group = "per-request latency (tiny preset, batch 1)"
+    prediction = benchmark(predictor.predict, [example])[0]
+    assert prediction.prompt_tokens > 0 and prediction.new_tokens <= NEW_TOKENS
+
+
+@pytest.mark.benchmark
+@pytest.mark.parametrize("precision", ["int8", "fp32"])
+def test_deployed_runtime(benchmark, tiny_exports, task, request_example, precision):
+    _run(benchmark, load_predictor(tiny_exports(precision), task, NEW_TOKENS), request_example)
+
+
+@pytest.mark.benchmark
+def test_pytorch_fp32(benchmark, trained_tiny, task, request_example):
+    _run(benchmark, HFPredictor(trained_tiny, task, NEW_TOKENS), request_example)
+
+
+@pytest.mark.benchmark
+@pytest.mark.skipif(not llamacpp.available(), reason="llama-cpp-python is not installed")
+@pytest.mark.parametrize("kind", ["Q8_0", "Q4_0"])
+def test_llamacpp(benchmark, trained_tiny, task, request_example, tmp_path, kind):
+    from supertiny.compress.gguf_export import quantize_gguf, write_gguf
+    from supertiny.train.student import load_model
+
+    model, tokenizer = load_model(trained_tiny)
+    write_gguf(model, trained_tiny, tmp_path / "f32.gguf")
+    quantize_gguf(tmp_path / "f32.gguf", tmp_path / f"{kind}.gguf", kind)
+    runtime = llamacpp.LlamaCppModel(tmp_path / f"{kind}.gguf", tokenizer.convert_tokens_to_ids("<|im_end|>"))
+    _run(benchmark, TokenPredictor(runtime, tokenizer, task, NEW_TOKENS), request_example)

@@ -1,0 +1,57 @@
+"""The onnxruntime-genai export: fp32 is PyTorch token for token, int8 keeps its top-1 tokens."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import torch
+
+from supertiny.compress.export import export_genai
+from supertiny.compress.fidelity import answer_sequences, top1_agreement, torch_logits
+from supertiny.errors import SupertinyError
+from supertiny.prompting import student_messages
+from supertiny.runtime.files import weights_bytes
+from supertiny.runtime.genai import GenaiModel
+from supertiny.train.student import load_model
+
+
+@pytest.fixture(scope="module")
+def student(trained_tiny):
+    model, tokenizer = load_model(trained_tiny)
+    return model.eval(), tokenizer
+
+
+def test_fp32_export_generates_what_pytorch_generates_token_for_token(student, tiny_exports, task, splits):
+    model, tokenizer = student
+    deployed = GenaiModel(tiny_exports("fp32"))
+    for example in splits["test"][:3]:
+        ids = tokenizer.apply_chat_template(student_messages(task, example), add_generation_prompt=True, tokenize=True, return_dict=False)
+        with torch.no_grad():
+            expected = model.generate(torch.tensor([ids]), max_new_tokens=24, do_sample=False)[0, len(ids):].tolist()
+        new, prefill, decode = deployed.generate(ids, 24)
+        assert new == [t for t in expected if t != deployed.end_id][: len(new)] and len(new) >= min(len(expected), 24) - 1
+        assert prefill > 0 and decode >= 0
+
+
+def test_int8_export_keeps_the_fp32_exports_top1_tokens(student, tiny_exports, task, splits):
+    model, tokenizer = student
+    sequences = answer_sequences(tokenizer, task, splits["test"][:4])
+    fp32, int8 = GenaiModel(tiny_exports("fp32")), GenaiModel(tiny_exports("int8"))
+    reference = [fp32.logits(ids)[start - 1 : -1] for ids, start in sequences]
+    assert top1_agreement(reference, [int8.logits(ids)[start - 1 : -1] for ids, start in sequences]) >= 0.95
+    assert top1_agreement(torch_logits(model, sequences), reference) == 1.0
+
+
+def test_the_export_is_a_self_contained_kv_cache_model_folder(trained_tiny, tiny_exports):
+    folder = tiny_exports("int8")
+    config = json.loads((folder / "genai_config.json").read_text())["model"]["decoder"]
+    assert "past_key_names" in config["inputs"] and config["session_options"]["intra_op_num_threads"] == 2
+    assert (folder / "tokenizer.json").read_bytes() == (trained_tiny / "tokenizer.json").read_bytes()
+    assert (folder / "chat_template.jinja").exists()
+    assert weights_bytes(folder) < 0.3 * weights_bytes(trained_tiny)
+
+
+def test_a_failing_build_is_one_user_error(tmp_path):
+    with pytest.raises(SupertinyError, match="model builder failed"):
+        export_genai(tmp_path / "missing", tmp_path / "out", "int8")

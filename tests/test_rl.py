@@ -1,0 +1,82 @@
+"""GRPO: the Sim-RL reward with its format gate, and dynamic filtering on the tiny preset."""
+
+from __future__ import annotations
+
+import copy
+import json
+
+import pytest
+import torch
+from trl import GRPOTrainer
+
+from supertiny.params import RlParams
+from supertiny.tool_format import render_answer
+from supertiny.train.rl import FORMAT_PENALTY, FilteringGRPOTrainer, SimilarityReward, make_grpo_trainer, rl_rows
+
+REFERENCE = [
+    {"name": "set_power", "arguments": {"device": "kitchen_light", "on": True}},
+    {"name": "set_brightness", "arguments": {"device": "kitchen_light", "level": 40}},
+]
+
+
+@pytest.fixture(scope="module")
+def reward(task):
+    return SimilarityReward(task)
+
+
+def score(reward, text, reference=REFERENCE):
+    return reward(prompts=[None], completions=[[{"role": "assistant", "content": text}]], reference=[json.dumps(reference)])[0]
+
+
+def test_format_gate(reward):
+    assert score(reward, '<tool_call>{"name": "set_power", "arguments": </tool_call>') == FORMAT_PENALTY
+    assert score(reward, render_answer([{"name": "explode", "arguments": {}}])) == FORMAT_PENALTY
+    assert score(reward, render_answer([{"name": "set_power", "arguments": {"device": "kitchen_light", "on": True, "colour": "red"}}])) == FORMAT_PENALTY
+
+
+def test_reward_is_the_sim_rl_similarity(reward):
+    assert score(reward, render_answer(REFERENCE)) == 1.0
+    # one of two gold calls, exactly: 1 matched similarity / (1 predicted + 1 unmatched gold)
+    assert score(reward, render_answer(REFERENCE[:1])) == pytest.approx(0.5)
+    # right call, wrong level: (1 + 0) / 2 argument keys -> 0.5, plus the exact set_power -> (1 + 0.5) / 2
+    near = [REFERENCE[0], {"name": "set_brightness", "arguments": {"device": "kitchen_light", "level": 45}}]
+    assert score(reward, render_answer(near)) == pytest.approx(0.75)
+    assert score(reward, "Sorry, I can't help with that.", "Sorry, I can only help with the home.") > 0
+    assert score(reward, "Sorry, I can't do that.") == 0.0  # a reply where calls were due
+
+
+def test_grpo_trains_and_filters_groups_without_signal(tiny_student, task, teacher_traces, tmp_path):
+    model, tokenizer = tiny_student
+    model = copy.deepcopy(model)
+    params = RlParams(steps=2, group_size=2, prompts_per_step=2, max_new_tokens=8, precision="fp32", learning_rate=1e-4)
+    trainer = make_grpo_trainer(model, tokenizer, task, rl_rows(task, teacher_traces, 8, 0), params, str(tmp_path))
+    trainer.train()
+    logged = [row for row in trainer.state.log_history if "reward" in row]
+    assert len(logged) == 2
+    # a random tiny model never writes a parseable call: every group is all -1, so all are filtered
+    assert all(row["reward"] == FORMAT_PENALTY or row["reward"] <= 0 for row in logged)
+    assert all(row["frac_groups_filtered"] == 1.0 for row in logged)
+
+
+def test_dynamic_filtering_masks_only_groups_whose_rewards_are_all_equal(monkeypatch):
+    scored = {
+        "advantages": torch.tensor([0.0, 0.0, 0.7, -0.7, 0.0, 0.0]),  # groups of 2: no signal, signal, no signal
+        "completion_mask": torch.ones(6, 3, dtype=torch.long),
+        "num_items_in_batch": torch.tensor(18),
+    }
+    monkeypatch.setattr(GRPOTrainer, "_generate_and_score_completions", lambda self, inputs: dict(scored))
+    trainer = FilteringGRPOTrainer.__new__(FilteringGRPOTrainer)
+    trainer.dynamic_filtering, trainer.num_generations = True, 2
+    trainer.model = torch.nn.Linear(1, 1)
+    trainer._metrics = {"train": {"frac_groups_filtered": []}}
+
+    class Accelerator:
+        @staticmethod
+        def gather(tensor):
+            return tensor.reshape(1)
+
+    trainer.accelerator = Accelerator()
+    output = trainer._generate_and_score_completions(None)
+    assert output["completion_mask"].sum(dim=1).tolist() == [0, 0, 3, 3, 0, 0]
+    assert int(output["num_items_in_batch"]) == 6
+    assert trainer._metrics["train"]["frac_groups_filtered"] == [pytest.approx(2 / 3)]
