@@ -6,7 +6,6 @@ from pathlib import Path
 
 import torch
 
-from supertiny.errors import exit_on_user_error
 from supertiny.jsonl import read_jsonl, write_json
 from supertiny.modelcard import read_card
 from supertiny.params import load_params
@@ -18,12 +17,13 @@ from supertiny.runtime.predictor import HFPredictor
 from supertiny.runtime.token_predictor import TokenPredictor
 from supertiny.tasks import get_task
 from supertiny.train.student import load_model
+from supertiny.stage import stage_main
 
 PRUNED, DEPLOYED = "models/pruned", "models/deployed"
 
 
-@exit_on_user_error
-def main() -> None:
+@stage_main
+def main() -> str:
     params = load_params()
     settings = params.benchmark
     torch.set_num_threads(settings.threads)
@@ -55,7 +55,9 @@ def main() -> None:
             metrics["llamacpp_skipped"] = "disabled by benchmark.llama_cpp" if not settings.llama_cpp else "llama-cpp-python is not installed"
         results = compare(predictors, examples)
     precision = read_card(DEPLOYED)["params"]["precision"]
-    write_json("metrics/benchmark.json", {**metrics, "deployed_precision": precision, **flat_metrics(results, precision)})
+    flat = flat_metrics(results, precision)
+    write_json("metrics/benchmark.json", {**metrics, "deployed_precision": precision, **flat})
+    return f"metrics/benchmark.json: deployed p50 {flat['deployed_latency_ms_p50']:.0f} ms, {flat.get('speedup_p50_vs_student_fp32')}x faster than the fp32 student"
 
 
 if __name__ == "__main__":

@@ -6,7 +6,7 @@ import shutil
 import tempfile
 from pathlib import Path
 
-from supertiny.errors import SupertinyError, exit_on_user_error
+from supertiny.errors import SupertinyError
 from supertiny.jsonl import read_jsonl, write_json
 from supertiny.modelcard import write_card
 from supertiny.params import as_dict, load_params
@@ -15,12 +15,13 @@ from supertiny.train.ckd import CKDTrainer
 from supertiny.train.common import TrainingCurves
 from supertiny.train.sft import make_sft_trainer, sft_rows
 from supertiny.train.student import count_parameters, load_model, load_teacher_model, save_model
+from supertiny.stage import stage_main
 
 OUT = Path("models/distill")
 
 
-@exit_on_user_error
-def main() -> None:
+@stage_main
+def main() -> str:
     params = load_params()
     settings = params.distill
     shutil.rmtree(OUT, ignore_errors=True)
@@ -28,7 +29,7 @@ def main() -> None:
         write_card(OUT, kind="skipped", stage="distill", inputs={}, params=as_dict(settings), reason="distill.teacher is not set")
         write_json("metrics/distill.json", {"skipped": True})
         write_json("metrics/train/distill.json", [])
-        return
+        return "models/distill: skipped (distill.teacher is not set)"
 
     task = get_task(params.prepare.task)
     traces = read_jsonl("data/judged/accepted.jsonl", required=("input", "context", "final"))
@@ -59,6 +60,7 @@ def main() -> None:
         params=as_dict(settings), parameters=count_parameters(model), training=metrics,
     )
     write_json("metrics/distill.json", metrics)
+    return f"models/distill: {metrics['steps']} CKD steps from {settings.teacher}, final loss {metrics['final_loss']}"
 
 
 if __name__ == "__main__":

@@ -4,17 +4,17 @@ import sys
 
 import torch
 
-from supertiny.errors import exit_on_user_error
 from supertiny.evaluation import evaluate_model
 from supertiny.jsonl import read_jsonl, write_json, write_jsonl
 from supertiny.modelcard import read_card
 from supertiny.params import load_params
 from supertiny.runtime.predictor import load_predictor
 from supertiny.tasks import get_task
+from supertiny.stage import stage_main
 
 
-@exit_on_user_error
-def main(name: str, folder: str) -> None:
+@stage_main
+def main(name: str, folder: str) -> str:
     params = load_params()
     settings = params.evaluate
     if settings.threads:
@@ -25,11 +25,13 @@ def main(name: str, folder: str) -> None:
     if read_card(folder).get("kind") == "skipped":  # an optional stage that did not run
         write_jsonl(f"data/eval/{name}.jsonl", [])
         write_json(f"metrics/eval/{name}.json", {"skipped": True})
-        return
-    predictor = load_predictor(folder, task, settings.max_new_tokens)
+        return f"{name}: skipped (its stage did not run)"
+    predictor = load_predictor(folder, task, settings.max_new_tokens, settings.precision)
     metrics, rows = evaluate_model(predictor, examples, settings.batch_size, settings.latency_samples, desc=f"evaluate {name}")
     write_jsonl(f"data/eval/{name}.jsonl", rows)
     write_json(f"metrics/eval/{name}.json", metrics)
+    return (f"{name}: exact match {metrics['exact_match']:.3f}, similarity {metrics['similarity']:.3f} on {len(examples)} {settings.split} examples, "
+            f"p50 latency {metrics.get('latency_ms_p50', 0):.0f} ms")
 
 
 if __name__ == "__main__":

@@ -1,15 +1,15 @@
 """Stage judge: keep the teacher traces that pass the rule checks (and, optionally, an LLM judge's grade)."""
 
-from supertiny.errors import exit_on_user_error
 from supertiny.jsonl import read_jsonl, write_json, write_jsonl
 from supertiny.judge import judge_traces
 from supertiny.params import load_params
 from supertiny.tasks import get_task
 from supertiny.teacher.llm_judge import LLMJudge
+from supertiny.stage import stage_main
 
 
-@exit_on_user_error
-def main() -> None:
+@stage_main
+def main() -> str:
     params = load_params()
     task = get_task(params.prepare.task)
     traces = read_jsonl("data/traces/train.jsonl", required=("id", "context", "messages", "final", "status"))
@@ -18,6 +18,7 @@ def main() -> None:
     write_jsonl("data/judged/accepted.jsonl", accepted)
     write_jsonl("data/judged/rejected.jsonl", rejected)
     write_json("metrics/judge.json", metrics)
+    return f"data/judged: accepted {metrics['accepted']} of {metrics['traces']} traces"
 
 
 if __name__ == "__main__":

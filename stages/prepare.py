@@ -2,14 +2,14 @@
 
 from collections import Counter
 
-from supertiny.errors import exit_on_user_error
 from supertiny.jsonl import write_json, write_jsonl
 from supertiny.params import load_params
 from supertiny.tasks import get_task
+from supertiny.stage import stage_main
 
 
-@exit_on_user_error
-def main() -> None:
+@stage_main
+def main() -> str:
     params = load_params().prepare
     task = get_task(params.task)
     sizes = {"train": params.train_size, "dev": params.dev_size, "test": params.test_size}
@@ -21,6 +21,7 @@ def main() -> None:
         for category, count in sorted(Counter(e["category"] for e in examples).items()):
             metrics[f"{split}_{category}"] = count
     write_json("metrics/prepare.json", metrics)
+    return f"data/task: {sizes['train']} train, {sizes['dev']} dev, {sizes['test']} test examples"
 
 
 if __name__ == "__main__":

@@ -5,18 +5,19 @@ import copy
 from supertiny.compress.fidelity import answer_sequences, greedy_match, torch_logits
 from supertiny.compress.prune import plan_pruning, prune_model, taylor_gradients
 from supertiny.compress.recover import recover
-from supertiny.errors import SupertinyError, exit_on_user_error
+from supertiny.errors import SupertinyError
 from supertiny.jsonl import read_jsonl, write_json
 from supertiny.modelcard import read_card, write_card
 from supertiny.params import as_dict, load_params
 from supertiny.runtime.files import weights_bytes
+from supertiny.stage import stage_main
 from supertiny.tasks import get_task
 from supertiny.train.sft import sft_rows
 from supertiny.train.student import count_parameters, load_model, save_model
 
 
-@exit_on_user_error
-def main() -> None:
+@stage_main
+def main() -> str:
     params = load_params()
     settings = params.prune
     if read_card(settings.source).get("kind") != "hf":
@@ -58,6 +59,8 @@ def main() -> None:
         "source_bytes": source_bytes,
         **metrics,
     })
+    return (f"models/pruned: {plan.parameters_after / plan.parameters_before:.0%} of the parameters kept; dev greedy exact match "
+            f"{metrics['dev_greedy_exact_match_source']} -> {metrics['dev_greedy_exact_match_pruned']} pruned -> {metrics['dev_greedy_exact_match_recovered']} recovered")
 
 
 if __name__ == "__main__":

@@ -4,7 +4,6 @@ import time
 
 from supertiny.compress.export import export_genai
 from supertiny.compress.fidelity import answer_sequences, greedy_match, top1_agreement, torch_logits
-from supertiny.errors import exit_on_user_error
 from supertiny.jsonl import read_jsonl, write_json
 from supertiny.modelcard import read_card, write_card
 from supertiny.params import as_dict, load_params
@@ -12,12 +11,13 @@ from supertiny.runtime.files import weights_bytes
 from supertiny.runtime.genai import KIND, GenaiModel
 from supertiny.tasks import get_task
 from supertiny.train.student import load_model
+from supertiny.stage import stage_main
 
 SOURCE, TARGET = "models/pruned", "models/deployed"
 
 
-@exit_on_user_error
-def main() -> None:
+@stage_main
+def main() -> str:
     params = load_params()
     settings = params.quantize
     task = get_task(params.prepare.task)
@@ -46,6 +46,7 @@ def main() -> None:
         **{f"dev_{key}_pytorch": value for key, value in greedy_match(reference, sequences).items()},
         "export_seconds": round(export_seconds, 1),
     })
+    return f"{TARGET}: {settings.precision}, {size / 1e6:.0f} MB ({size / student_size:.0%} of the fp32 student), top-1 agreement {top1_agreement(reference, logits):.3f}"
 
 
 if __name__ == "__main__":

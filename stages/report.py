@@ -3,14 +3,14 @@
 import sys
 from pathlib import Path
 
-from supertiny.errors import exit_on_user_error
 from supertiny.jsonl import atomic_write_text, read_json, write_json
 from supertiny.params import load_params
 from supertiny.report import model_rows, render_report
+from supertiny.stage import stage_main
 
 
-@exit_on_user_error
-def main(models: list[str]) -> None:
+@stage_main
+def main(models: list[str]) -> str:
     params = load_params().report
     evaluations = {name: read_json(f"metrics/eval/{name}.json") for name in models}
     evaluations = {name: m for name, m in evaluations.items() if not m.get("skipped")}
@@ -21,6 +21,7 @@ def main(models: list[str]) -> None:
     compression = {stage: read_json(f"metrics/{stage}.json") for stage in ("prune", "quantize", "benchmark") if Path(f"metrics/{stage}.json").exists()}
     compression["source"] = load_params().prune.source
     atomic_write_text("reports/report.md", render_report(params.title, evaluations, teach, judge, rows, transfer=transfer, compression=compression))
+    return f"reports/report.md: {len(evaluations)} models"
 
 
 if __name__ == "__main__":

@@ -4,7 +4,6 @@ teacher's where it never succeeded) fine-tune it further."""
 import random
 import tempfile
 
-from supertiny.errors import exit_on_user_error
 from supertiny.jsonl import read_jsonl, write_json
 from supertiny.modelcard import write_card
 from supertiny.params import as_dict, load_params
@@ -13,10 +12,11 @@ from supertiny.train.common import use_bf16
 from supertiny.train.rft import sample_answers, score_samples, select_rft_rows
 from supertiny.train.sft import train_sft
 from supertiny.train.student import count_parameters, load_model, save_model
+from supertiny.stage import stage_main
 
 
-@exit_on_user_error
-def main() -> None:
+@stage_main
+def main() -> str:
     params = load_params()
     settings = params.rft
     task = get_task(params.prepare.task)
@@ -39,6 +39,8 @@ def main() -> None:
         params=as_dict(settings), parameters=count_parameters(model), training=training, selection=selection,
     )
     write_json("metrics/rft.json", {**selection, **{f"train_{k}": v for k, v in training.items()}})
+    return (f"models/rft: {selection['acceptance_rate']:.0%} of samples correct, {selection['solved_at_least_once']:.0%} of prompts solved, "
+            f"{training['steps']} steps, final loss {training['final_loss']}")
 
 
 if __name__ == "__main__":

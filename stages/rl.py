@@ -3,7 +3,6 @@ rewarded by the Sim-RL similarity to the teacher's accepted answers."""
 
 import tempfile
 
-from supertiny.errors import exit_on_user_error
 from supertiny.jsonl import read_jsonl, write_json
 from supertiny.modelcard import read_card, write_card
 from supertiny.params import as_dict, load_params
@@ -11,12 +10,13 @@ from supertiny.tasks import get_task
 from supertiny.train.common import TrainingCurves
 from supertiny.train.rl import first_and_last, make_grpo_trainer, rl_rows
 from supertiny.train.student import count_parameters, load_model, save_model
+from supertiny.stage import stage_main
 
 CURVE_KEYS = ("reward", "reward_std", "frac_reward_zero_std", "frac_groups_filtered", "completions/mean_length", "kl", "loss", "learning_rate")
 
 
-@exit_on_user_error
-def main() -> None:
+@stage_main
+def main() -> str:
     params = load_params()
     settings = params.rl
     task = get_task(params.prepare.task)
@@ -43,6 +43,7 @@ def main() -> None:
         params=as_dict(settings), parameters=count_parameters(model), training=metrics,
     )
     write_json("metrics/rl.json", metrics)
+    return f"models/rl: {metrics['steps']} GRPO steps from {source}, mean reward {reward_first} -> {reward_last}"
 
 
 if __name__ == "__main__":

@@ -2,17 +2,17 @@
 
 import tempfile
 
-from supertiny.errors import exit_on_user_error
 from supertiny.jsonl import read_jsonl, write_json
 from supertiny.modelcard import write_card
 from supertiny.params import as_dict, load_params
 from supertiny.tasks import get_task
 from supertiny.train.sft import sft_rows, train_sft
 from supertiny.train.student import count_parameters, load_model, save_model
+from supertiny.stage import stage_main
 
 
-@exit_on_user_error
-def main() -> None:
+@stage_main
+def main() -> str:
     params = load_params()
     task = get_task(params.prepare.task)
     traces = read_jsonl("data/judged/accepted.jsonl", required=("input", "context", "final"))
@@ -26,6 +26,7 @@ def main() -> None:
         params=as_dict(params.sft), parameters=count_parameters(model), training=metrics,
     )
     write_json("metrics/sft.json", metrics)
+    return f"models/sft: {metrics['steps']} steps on {metrics['examples']} traces, final loss {metrics['final_loss']}"
 
 
 if __name__ == "__main__":

@@ -4,7 +4,6 @@ Every paid response is cached outside the stage's outs as it arrives (teach.cach
 so a killed run loses nothing: the rerun replays it from the cache.
 """
 
-from supertiny.errors import exit_on_user_error
 from supertiny.jsonl import read_jsonl, write_json, write_jsonl
 from supertiny.modelcard import write_card
 from supertiny.params import as_dict, load_params
@@ -12,10 +11,11 @@ from supertiny.score import score_predictions
 from supertiny.tasks import get_task
 from supertiny.teacher.backends import make_backend
 from supertiny.teacher.run import EXAMPLE_KEYS, run_teacher, usage_totals
+from supertiny.stage import stage_main
 
 
-@exit_on_user_error
-def main() -> None:
+@stage_main
+def main() -> str:
     params = load_params()
     task = get_task(params.prepare.task)
     train = read_jsonl("data/task/train.jsonl", required=EXAMPLE_KEYS)
@@ -48,6 +48,7 @@ def main() -> None:
         **backend.counters(),
     }
     write_json("metrics/teach.json", metrics)
+    return f"data/traces: {len(traces)} traces ({metrics['finished_rate']:.0%} finished), teacher dev exact match {metrics['dev_exact_match']:.3f}"
 
 
 if __name__ == "__main__":

@@ -1,4 +1,4 @@
-"""Shared fixtures: the built-in task, small generated splits, a tiny student."""
+"""Shared fixtures: the tiny DVC project, the built-in task, small generated splits, a tiny student."""
 
 from __future__ import annotations
 
@@ -8,6 +8,18 @@ import pytest
 
 os.environ.setdefault("DVC_NO_ANALYTICS", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
+
+@pytest.fixture(scope="session")
+def project(tmp_path_factory):
+    """The whole DVC graph on the tiny preset, built once (a real `dvc repro`, ~4 min).
+
+    Shared by test_dvc_workflow.py and test_pipeline.py: a test that changes it must put it
+    back (params, outputs), and must not leave a run-cache entry a later test expects to run.
+    """
+    from dvc_project import build_tiny_project
+
+    return build_tiny_project(tmp_path_factory.mktemp("project"))
 
 
 @pytest.fixture(scope="session")

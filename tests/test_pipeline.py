@@ -7,60 +7,13 @@ param invalidates sft and what follows it, not the stages before it.
 from __future__ import annotations
 
 import json
-import os
 import re
-import shutil
-import subprocess
-import sys
-from pathlib import Path
 
 import pytest
 import yaml
+from dvc_project import run
 
-ROOT = Path(__file__).resolve().parents[1]
-COPIED = ["dvc.yaml", "params.yaml", "stages", "src", ".dvc/config", ".dvcignore", ".gitignore"]
-TINY = {
-    "prepare": {"train_size": 60, "dev_size": 20, "test_size": 20},
-    "student": {"model": "tiny"},
-    "sft": {"max_steps": 4, "batch_size": 4, "precision": "fp32"},
-    "rft": {"prompts": 8, "samples": 2, "max_new_tokens": 8, "max_steps": 2, "batch_size": 4, "precision": "fp32"},
-    "distill": {"teacher": "models/sft", "max_steps": 2, "batch_size": 4, "precision": "fp32"},
-    "rl": {"prompts": 8, "steps": 2, "group_size": 2, "prompts_per_step": 2, "max_new_tokens": 8, "precision": "fp32"},
-    "prune": {"target_ratio": 0.99, "calibration_examples": 2, "dev_examples": 4, "max_steps": 2, "batch_size": 4, "precision": "fp32"},
-    "quantize": {"check_examples": 2},
-    "benchmark": {"requests": 2, "max_new_tokens": 8},
-    "evaluate": {"batch_size": 10, "max_new_tokens": 16, "latency_samples": 2},
-}
-
-
-def tiny_params(path: Path) -> None:
-    params = yaml.safe_load(path.read_text())
-    for section, values in TINY.items():
-        params[section].update(values)
-    path.write_text(yaml.safe_dump(params, sort_keys=False))
-
-
-def run(args: list[str], cwd: Path) -> subprocess.CompletedProcess:
-    env = {**os.environ, "DVC_NO_ANALYTICS": "1", "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"}
-    result = subprocess.run(args, cwd=cwd, capture_output=True, text=True, env=env)
-    assert result.returncode == 0, f"{' '.join(args)} failed:\n{result.stdout[-3000:]}\n{result.stderr[-3000:]}"
-    return result
-
-
-@pytest.fixture(scope="module")
-def project(tmp_path_factory) -> Path:
-    root = tmp_path_factory.mktemp("project")
-    for name in COPIED:
-        source, target = ROOT / name, root / name
-        target.parent.mkdir(parents=True, exist_ok=True)
-        (shutil.copytree if source.is_dir() else shutil.copy)(source, target)
-    shutil.rmtree(root / "src" / "supertiny.egg-info", ignore_errors=True)
-    tiny_params(root / "params.yaml")
-    run(["git", "init", "-q"], root)
-    run(["git", "add", "-A"], root)
-    run(["git", "-c", "user.name=t", "-c", "user.email=t@t", "commit", "-q", "-m", "init"], root)
-    run(["dvc", "repro"], root)
-    return root
+# `project` (conftest.py): the tiny-preset graph after a real `dvc repro`, shared with test_dvc_workflow.py.
 
 
 @pytest.mark.slow

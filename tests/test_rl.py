@@ -80,3 +80,33 @@ def test_dynamic_filtering_masks_only_groups_whose_rewards_are_all_equal(monkeyp
     assert output["completion_mask"].sum(dim=1).tolist() == [0, 0, 3, 3, 0, 0]
     assert int(output["num_items_in_batch"]) == 6
     assert trainer._metrics["train"]["frac_groups_filtered"] == [pytest.approx(2 / 3)]
+
+
+def test_completion_only_scoring_matches_trls_every_position_path(tiny_student, monkeypatch):
+    """The CPU speed-up changes which positions are projected, not the log-probs or gradients."""
+    import trl.trainer.utils as trl_utils
+    from trl.trainer.utils import add_fused_lm_head
+
+    from supertiny.train.rl import score_completion_positions_only
+
+    model = copy.deepcopy(tiny_student[0])
+    add_fused_lm_head(model, outputs=("log_probs",))
+    input_ids = torch.randint(0, model.config.vocab_size, (3, 12), generator=torch.Generator().manual_seed(0))
+    labels = input_ids.clone()
+    labels[:, :7] = -100  # the prompt
+    labels[0, -2:] = -100  # padding after a short completion
+
+    def log_probs_and_grad():
+        model.zero_grad()
+        out = model(input_ids=input_ids, labels=labels, fused_lm_head=True)
+        out.log_probs.sum().backward()
+        return out.log_probs.detach(), model.lm_head.weight.grad.clone()
+
+    monkeypatch.setattr(trl_utils, "_use_triton", lambda device: False)
+    full, full_grad = log_probs_and_grad()
+    score_completion_positions_only()
+    assert trl_utils._use_triton(torch.device("cpu"))
+    compact, compact_grad = log_probs_and_grad()
+    assert (full[:, 6:] != 0).any() and (full[:, :6] == 0).all()
+    torch.testing.assert_close(compact, full)
+    torch.testing.assert_close(compact_grad, full_grad)

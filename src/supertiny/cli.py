@@ -52,6 +52,18 @@ def _check_params(args: argparse.Namespace) -> None:
     print(f"{args.params}: ok")
 
 
+def _pr_report(args: argparse.Namespace) -> None:
+    from pathlib import Path
+
+    from supertiny.pr_report import build_report
+
+    report = build_report(Path.cwd(), args.base, args.head, Path(args.plots_dir) if args.plots_dir else None)
+    if args.output:
+        Path(args.output).write_text(report)
+    else:
+        print(report, end="")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="supertiny", description=__doc__.splitlines()[0])
     commands = parser.add_subparsers(dest="command", required=True)
@@ -83,6 +95,13 @@ def build_parser() -> argparse.ArgumentParser:
     check = commands.add_parser("check-params", help="validate params.yaml without running anything")
     check.add_argument("params", nargs="?", default="params.yaml")
     check.set_defaults(run=_check_params)
+
+    pr_report = commands.add_parser("pr-report", help="Markdown of the params, metrics and plots diffs between two revisions, for a pull request")
+    pr_report.add_argument("--base", required=True, help="git revision to compare against, e.g. origin/main")
+    pr_report.add_argument("--head", default="workspace", help="git revision, or `workspace` for the working tree (default: workspace)")
+    pr_report.add_argument("--output", help="write the Markdown here (default: stdout)")
+    pr_report.add_argument("--plots-dir", help="also render the plots diff as HTML into this folder (dvc plots diff -o)")
+    pr_report.set_defaults(run=_pr_report)
     return parser
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import statistics
 import time
 
@@ -18,9 +19,7 @@ def percentile(values: list[float], q: float) -> float:
 
 def evaluate_model(predictor, examples: list[dict], batch_size: int, latency_samples: int, desc: str = "evaluate"):
     """(flat metrics, per-example rows) for a predictor on examples that carry `gold`."""
-    predictions = []
-    for start in tqdm(range(0, len(examples), batch_size), desc=desc, unit="batch"):
-        predictions += predictor.predict(examples[start : start + batch_size], batch_size=batch_size)
+    predictions = predict_in_length_order(predictor, examples, batch_size, desc)
     rows = [
         {
             "id": example["id"],
@@ -43,6 +42,18 @@ def evaluate_model(predictor, examples: list[dict], batch_size: int, latency_sam
     if getattr(predictor, "model_bytes", None):
         metrics["model_bytes"] = int(predictor.model_bytes)
     return metrics, rows
+
+
+def predict_in_length_order(predictor, examples: list[dict], batch_size: int, desc: str) -> list:
+    """Predictions in the examples' order, computed in batches of similar prompt length:
+    left padding to the longest prompt of a batch is wasted prefill, the bulk of the cost."""
+    order = sorted(range(len(examples)), key=lambda i: len(examples[i]["input"]) + len(json.dumps(examples[i].get("context"))))
+    predictions: list = [None] * len(examples)
+    for start in tqdm(range(0, len(order), batch_size), desc=desc, unit="batch"):
+        chunk = order[start : start + batch_size]
+        for index, prediction in zip(chunk, predictor.predict([examples[i] for i in chunk], batch_size=batch_size)):
+            predictions[index] = prediction
+    return predictions
 
 
 def measure_latency(predictor, examples: list[dict]) -> dict[str, float]:

@@ -126,8 +126,19 @@ class SftParams:
         _require(0 <= self.warmup_ratio < 1, "sft.warmup_ratio must be within [0, 1)")
 
 
+class TrainsLikeSft:
+    """A section whose stage fine-tunes with the SFT trainer (rft, distill, prune's recovery)."""
+
+    def training(self) -> SftParams:
+        """The trainer settings, in the shape the SFT trainer takes."""
+        return SftParams(
+            max_steps=self.max_steps, batch_size=self.batch_size, learning_rate=self.learning_rate,
+            warmup_ratio=self.warmup_ratio, precision=self.precision, seed=self.seed,
+        )
+
+
 @dataclass
-class RftParams:
+class RftParams(TrainsLikeSft):
     """Rejection-sampling fine-tuning: the SFT student samples, the correct samples train it."""
 
     prompts: int = 256            # train prompts sampled (null-free: capped at the accepted traces)
@@ -150,16 +161,9 @@ class RftParams:
         _require(self.max_steps >= 1 and self.batch_size >= 1, "rft.max_steps and rft.batch_size must be >= 1")
         _require(0 < self.learning_rate < 1, "rft.learning_rate must be within (0, 1)")
 
-    def training(self) -> SftParams:
-        """The trainer settings, in the shape the SFT trainer takes."""
-        return SftParams(
-            max_steps=self.max_steps, batch_size=self.batch_size, learning_rate=self.learning_rate,
-            warmup_ratio=self.warmup_ratio, precision=self.precision, seed=self.seed,
-        )
-
 
 @dataclass
-class DistillParams:
+class DistillParams(TrainsLikeSft):
     """Constrained KD from a bigger white-box teacher sharing the student's tokenizer."""
 
     teacher: str | None = None    # a fine-tuned model folder or Hugging Face id; null skips the stage
@@ -179,13 +183,6 @@ class DistillParams:
         _require(self.tail_weight >= 0, "distill.tail_weight must be >= 0")
         _require(self.max_steps >= 1 and self.batch_size >= 1, "distill.max_steps and distill.batch_size must be >= 1")
         _require(0 < self.learning_rate < 1, "distill.learning_rate must be within (0, 1)")
-
-    def training(self) -> SftParams:
-        """The trainer settings, in the shape the SFT trainer takes."""
-        return SftParams(
-            max_steps=self.max_steps, batch_size=self.batch_size, learning_rate=self.learning_rate,
-            warmup_ratio=self.warmup_ratio, precision=self.precision, seed=self.seed,
-        )
 
 
 @dataclass
@@ -213,7 +210,7 @@ class RlParams:
 
 
 @dataclass
-class PruneParams:
+class PruneParams(TrainsLikeSft):
     """Structured pruning of the best stage-2 model, then CKD recovery from its unpruned self."""
 
     source: str = "models/sft"    # the model folder to compress
@@ -244,13 +241,6 @@ class PruneParams:
         _require(self.hard_label_weight >= 0, "prune.hard_label_weight must be >= 0")
         _require(self.max_steps >= 0 and self.batch_size >= 1, "prune.max_steps must be >= 0 and prune.batch_size >= 1")
         _require(0 < self.learning_rate < 1, "prune.learning_rate must be within (0, 1)")
-
-    def training(self) -> SftParams:
-        """The recovery trainer settings, in the shape the SFT trainer takes."""
-        return SftParams(
-            max_steps=self.max_steps, batch_size=self.batch_size, learning_rate=self.learning_rate,
-            warmup_ratio=self.warmup_ratio, precision=self.precision, seed=self.seed,
-        )
 
 
 @dataclass
@@ -291,6 +281,7 @@ class EvaluateParams:
     max_new_tokens: int = 160
     latency_samples: int = 12
     threads: int | None = None
+    precision: Literal["auto", "fp32", "bf16"] = "auto"  # PyTorch models; auto: bf16 where the CPU has it
 
     def check(self) -> None:
         _require(self.batch_size >= 1, "evaluate.batch_size must be >= 1")

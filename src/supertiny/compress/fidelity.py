@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 import torch
+from tqdm import tqdm
 
 from supertiny.prompting import END_OF_TURN, answer_message, student_messages
 
@@ -32,7 +33,10 @@ def answer_sequences(tokenizer, task, examples: list[dict]) -> list[tuple[list[i
 def torch_logits(model, sequences: list[tuple[list[int], int]]) -> list[np.ndarray]:
     """Per sequence, the logits that predict its answer tokens (answer length x vocabulary)."""
     model.eval()
-    return [model(input_ids=torch.tensor([ids]), use_cache=False).logits[0, start - 1 : -1].float().numpy() for ids, start in sequences]
+    return [
+        model(input_ids=torch.tensor([ids]), use_cache=False).logits[0, start - 1 : -1].float().numpy()
+        for ids, start in tqdm(sequences, desc="teacher-forced dev scoring", unit="example", leave=False)
+    ]
 
 
 def greedy_match(logits: list[np.ndarray], sequences: list[tuple[list[int], int]]) -> dict[str, float]:

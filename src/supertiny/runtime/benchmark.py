@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from typing import Callable
 
+from tqdm import tqdm
+
 from supertiny.evaluation import measure_latency
 
 COMPARABLE_GGUF = {"int8": "q8_0", "int4": "q4_0"}  # llama.cpp type at the deployed bit-width
@@ -17,7 +19,7 @@ COMPARABLE_GGUF = {"int8": "q8_0", "int4": "q4_0"}  # llama.cpp type at the depl
 def compare(predictors: dict[str, Callable[[], object]], examples: list[dict]) -> dict[str, dict]:
     """{runtime: latency p50/p95 and token rates} for each predictor factory."""
     results = {}
-    for name, make in predictors.items():
+    for name, make in tqdm(predictors.items(), desc="benchmark runtimes", unit="runtime"):
         predictor = make()
         results[name] = measure_latency(predictor, examples)
         del predictor

@@ -39,11 +39,15 @@ class Predictor(Protocol):
 class HFPredictor:
     """A transformers causal LM saved by the pipeline, generating greedily with a KV cache."""
 
-    def __init__(self, folder: str | Path, task, max_new_tokens: int = 160, loaded=None):
-        """`loaded`: a (model, tokenizer) already in memory (e.g. mid-stage), instead of `folder`."""
+    def __init__(self, folder: str | Path, task, max_new_tokens: int = 160, loaded=None, precision: str = "fp32"):
+        """`loaded`: a (model, tokenizer) already in memory (e.g. mid-stage), instead of `folder`.
+        `precision`: bf16 halves decoding time on CPUs with bf16 instructions (auto picks it there)."""
+        from supertiny.train.common import use_bf16
         from supertiny.train.student import count_parameters, load_model
 
         self.model, self.tokenizer = loaded or load_model(folder)
+        if use_bf16(precision):
+            self.model.to(torch.bfloat16)
         self.model.eval()
         self.tokenizer.padding_side = "left"
         self.task = task
@@ -122,13 +126,14 @@ class TeacherPredictor:
         return predictions
 
 
-def load_predictor(folder: str | Path, task, max_new_tokens: int = 160) -> Predictor:
+def load_predictor(folder: str | Path, task, max_new_tokens: int = 160, precision: str = "fp32") -> Predictor:
+    """The predictor for a model folder's kind; `precision` applies to PyTorch models only."""
     card = read_card(folder)
     kind = card.get("kind")
     if kind == "teacher":
         return TeacherPredictor(card, task)
     if kind == "hf":
-        return HFPredictor(folder, task, max_new_tokens)
+        return HFPredictor(folder, task, max_new_tokens, precision=precision)
     if kind == "ort-genai":
         from supertiny.runtime.genai import GenaiPredictor
 

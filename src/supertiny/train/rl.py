@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import random
 
+import trl.trainer.utils as trl_utils
 from datasets import Dataset
 from trl import GRPOConfig, GRPOTrainer
 
@@ -84,6 +85,22 @@ class FilteringGRPOTrainer(GRPOTrainer):
         return output
 
 
+def score_completion_positions_only() -> None:
+    """Make trl's fused LM head project only the completion positions on CPU as well.
+
+    trl scores every position (prompt included) unless Triton is available, to keep tile
+    shapes fixed for compilers; eager CPU gains nothing from that and pays the vocabulary
+    projection, forward and backward, for every prompt token: a GRPO step took about twice
+    as long. The kernel itself keeps its own Triton check, so it stays on the torch tiles."""
+    original = getattr(trl_utils._use_triton, "__wrapped__", trl_utils._use_triton)
+
+    def compact_on_cpu(device) -> bool:
+        return original(device) or device.type == "cpu"
+
+    compact_on_cpu.__wrapped__ = original
+    trl_utils._use_triton = compact_on_cpu
+
+
 def rl_rows(task, traces: list[dict], limit: int, seed: int) -> list[dict]:
     chosen = random.Random(seed).sample(traces, min(limit, len(traces)))
     return [{"prompt": student_messages(task, t), "reference": json.dumps(t["final"])} for t in chosen]
@@ -105,6 +122,7 @@ def make_grpo_trainer(model, tokenizer, task, rows: list[dict], params: RlParams
         **cpu_training_kwargs(params.precision, params.seed),
     )
     tokenizer.padding_side = "left"
+    score_completion_positions_only()
     return FilteringGRPOTrainer(
         model=model, args=config, reward_funcs=[SimilarityReward(task)], train_dataset=Dataset.from_list(rows),
         processing_class=tokenizer, callbacks=list(callbacks), dynamic_filtering=params.dynamic_filtering,
