@@ -5,7 +5,7 @@ from pathlib import Path
 
 from supertiny.jsonl import atomic_write_text, read_json, write_json
 from supertiny.params import load_params
-from supertiny.report import model_rows, render_report
+from supertiny.report import category_rows, model_rows, render_report
 from supertiny.stage import stage_main
 
 
@@ -17,6 +17,7 @@ def main(models: list[str]) -> str:
     teach, judge = read_json("metrics/teach.json"), read_json("metrics/judge.json")
     rows = model_rows(evaluations, params.cpu_price_per_hour, teach.get("cost_per_million_requests_usd"))
     write_json("reports/models.json", rows)
+    write_json("reports/categories.json", category_rows(evaluations))
     transfer = {stage: read_json(f"metrics/{stage}.json") for stage in ("sft", "rft", "distill", "rl") if Path(f"metrics/{stage}.json").exists()}
     compression = {stage: read_json(f"metrics/{stage}.json") for stage in ("prune", "quantize", "benchmark") if Path(f"metrics/{stage}.json").exists()}
     compression["source"] = load_params().prune.source

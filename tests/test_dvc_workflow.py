@@ -186,7 +186,7 @@ def test_an_experiment_variant_reruns_what_follows_and_shows_its_metrics(block16
 def test_every_declared_plot_renders_and_diffs_between_revisions(block16):
     pulled_clone = block16[0]
     shown = json.loads(run(["dvc", "plots", "show", "--json", "--split"], pulled_clone).stdout)["data"]
-    for plot_id in ("accuracy_vs_latency", "accuracy_by_model", "transfer_loss", "rl_reward", "recovery"):
+    for plot_id in ("accuracy_vs_latency", "accuracy_by_model", "accuracy_by_category", "transfer_loss", "rl_reward", "recovery"):
         points = [row for render in shown[plot_id] for row in render["anchor_definitions"]["<DVC_METRIC_DATA>"]]
         assert points, f"plot {plot_id} has no data"
     diff = json.loads(run(["dvc", "plots", "diff", "HEAD", "--json", "--split"], pulled_clone).stdout)["data"]

@@ -11,6 +11,23 @@ def cost_per_million_requests(latency_ms: float, cpu_price_per_hour: float) -> f
     return latency_ms / 1000 / 3600 * cpu_price_per_hour * 1e6
 
 
+def category_names(evaluations: dict[str, dict]) -> list[str]:
+    """The task's categories, in the order the metrics list them (`exact_match_<category>`)."""
+    return list(dict.fromkeys(
+        key.removeprefix("exact_match_") for m in evaluations.values() for key in m
+        if key.startswith("exact_match_") and key.removeprefix("exact_match_") not in _NOT_categories
+    ))
+
+
+def category_rows(evaluations: dict[str, dict]) -> list[dict]:
+    """Plot data for the per-category chart: one bar per (category, model), grouped by category."""
+    return [
+        {"label": f"{category} · {name}", "category": category, "model": name, "exact_match": m.get(f"exact_match_{category}")}
+        for category in category_names(evaluations) for name, m in evaluations.items()
+        if m.get(f"exact_match_{category}") is not None
+    ]
+
+
 def _fmt(value, digits: int = 3) -> str:
     if value is None:
         return "–"
@@ -126,10 +143,7 @@ def render_report(title: str, evaluations: dict[str, dict], teach: dict, judge: 
             f"{_fmt(r['latency_ms_p50'], 1)} | {_fmt(r['latency_ms_p95'], 1)} | {_fmt(r['parameters'])} | "
             f"{_fmt(r['cost_per_million_requests_usd'], 2)} |"
         )
-    categories = list(dict.fromkeys(
-        key.removeprefix("exact_match_") for m in evaluations.values() for key in m
-        if key.startswith("exact_match_") and key.removeprefix("exact_match_") not in _NOT_categories
-    ))
+    categories = category_names(evaluations)
     lines += ["", "## Exact match per category", ""]
     lines += ["| model | " + " | ".join(categories) + " | held-out phrasing |", "|---|" + "---|" * (len(categories) + 1)]
     for name, m in evaluations.items():
