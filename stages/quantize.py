@@ -31,6 +31,7 @@ def main() -> str:
     logits = [deployed.logits(ids)[start - 1 : -1] for ids, start in sequences]
     source = read_card(SOURCE)
     size, fp32_size, student_size = weights_bytes(TARGET), weights_bytes(SOURCE), source["source_bytes"]
+    agreement = round(top1_agreement(reference, logits), 4)
     write_card(
         TARGET, kind=KIND, stage="quantize", inputs={"model": SOURCE, "student": source["inputs"]["model"]},
         params=as_dict(settings), parameters=source["parameters"], file_bytes=size,
@@ -41,12 +42,12 @@ def main() -> str:
         "pruned_fp32_bytes": fp32_size,
         "student_fp32_bytes": student_size,
         "size_vs_student": round(size / student_size, 4),
-        "top1_agreement_vs_pytorch": round(top1_agreement(reference, logits), 4),
+        "top1_agreement_vs_pytorch": agreement,
         **{f"dev_{key}": value for key, value in greedy_match(logits, sequences).items()},
         **{f"dev_{key}_pytorch": value for key, value in greedy_match(reference, sequences).items()},
         "export_seconds": round(export_seconds, 1),
     })
-    return f"{TARGET}: {settings.precision}, {size / 1e6:.0f} MB ({size / student_size:.0%} of the fp32 student), top-1 agreement {top1_agreement(reference, logits):.3f}"
+    return f"{TARGET}: {settings.precision}, {size / 1e6:.0f} MB ({size / student_size:.0%} of the fp32 student), top-1 agreement {agreement:.3f}"
 
 
 if __name__ == "__main__":

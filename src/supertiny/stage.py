@@ -27,4 +27,3 @@ def stage_main(main: Callable[..., str]) -> Callable[..., None]:
         print(f"{Path(sys.argv[0]).stem}: {summary} [{time.perf_counter() - started:.0f} s]", flush=True)
 
     return wrapper
-
