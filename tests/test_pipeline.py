@@ -6,14 +6,30 @@ param invalidates sft and what follows it, not the stages before it.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
+from pathlib import Path
 
 import pytest
 import yaml
 from dvc_project import run
 
 # `project` (conftest.py): the tiny-preset graph after a real `dvc repro`, shared with test_dvc_workflow.py.
+
+
+@contextlib.contextmanager
+def changed_param(project: Path, section: str, key: str, value):
+    """params.yaml with one value changed, put back as it was afterwards."""
+    params_path = project / "params.yaml"
+    original = params_path.read_text()
+    params = yaml.safe_load(original)
+    params[section][key] = value
+    params_path.write_text(yaml.safe_dump(params, sort_keys=False))
+    try:
+        yield
+    finally:
+        params_path.write_text(original)
 
 
 @pytest.mark.slow
@@ -59,19 +75,12 @@ def test_dag_metrics_and_params_are_readable_by_dvc(project):
 
 @pytest.mark.slow
 def test_a_changed_sft_param_invalidates_sft_and_nothing_upstream(project):
-    params_path = project / "params.yaml"
-    original = params_path.read_text()
-    try:
-        params = yaml.safe_load(original)
-        params["sft"]["learning_rate"] = 0.002
-        params_path.write_text(yaml.safe_dump(params, sort_keys=False))
+    with changed_param(project, "sft", "learning_rate", 0.002):
         status = json.loads(run(["dvc", "status", "--json"], project).stdout)
         assert "sft" in status
         assert not {"prepare", "teach", "judge", "student"} & set(status)
         diff = json.loads(run(["dvc", "params", "diff", "--json"], project).stdout)
         assert diff["params.yaml"]["sft.learning_rate"]["new"] == 0.002
-    finally:
-        params_path.write_text(original)
 
 
 @pytest.mark.slow
@@ -82,13 +91,6 @@ def test_compression_builds_a_deployed_model_and_a_quantize_param_reruns_only_wh
     assert json.loads((project / "metrics/prune.json").read_text())["parameter_ratio"] <= 0.99
     assert "speedup_p50_vs_pytorch_fp32" in json.loads((project / "metrics/benchmark.json").read_text())
     assert "## Compression" in (project / "reports/report.md").read_text()
-    params_path = project / "params.yaml"
-    original = params_path.read_text()
-    try:
-        params = yaml.safe_load(original)
-        params["quantize"]["block_size"] = 16
-        params_path.write_text(yaml.safe_dump(params, sort_keys=False))
+    with changed_param(project, "quantize", "block_size", 16):
         ran = set(re.findall(r"Running stage '([^']+)'", run(["dvc", "repro"], project).stdout))
         assert ran == {"quantize", "evaluate@deployed", "benchmark", "report"}
-    finally:
-        params_path.write_text(original)
