@@ -6,6 +6,7 @@ from pathlib import Path
 
 import torch
 
+from supertiny.checkpoints import load_model
 from supertiny.jsonl import read_jsonl, write_json
 from supertiny.modelcard import read_card
 from supertiny.params import load_params
@@ -13,10 +14,9 @@ from supertiny.prompting import END_OF_TURN
 from supertiny.runtime import llamacpp
 from supertiny.runtime.benchmark import compare, flat_metrics
 from supertiny.runtime.genai import GenaiPredictor
-from supertiny.runtime.predictor import HFPredictor
+from supertiny.runtime.hf import HFPredictor
 from supertiny.runtime.token_predictor import TokenPredictor
 from supertiny.tasks import get_task
-from supertiny.train.student import load_model
 from supertiny.stage import stage_main
 
 PRUNED, DEPLOYED = "models/pruned", "models/deployed"
@@ -29,7 +29,7 @@ def main() -> str:
     torch.set_num_threads(settings.threads)
     task = get_task(params.prepare.task)
     examples = read_jsonl(f"data/task/{params.evaluate.split}.jsonl", required=("input", "context"))[: settings.requests]
-    tokens = settings.max_new_tokens
+    tokens = params.generation.max_new_tokens
     predictors = {
         "deployed": lambda: GenaiPredictor(DEPLOYED, task, tokens),
         "pytorch_fp32": lambda: HFPredictor(PRUNED, task, tokens),

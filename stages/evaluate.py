@@ -8,7 +8,7 @@ from supertiny.evaluation import evaluate_model
 from supertiny.jsonl import read_jsonl, write_json, write_jsonl
 from supertiny.modelcard import read_card
 from supertiny.params import load_params
-from supertiny.runtime.predictor import load_predictor
+from supertiny.runtime.loading import load_predictor
 from supertiny.tasks import get_task
 from supertiny.stage import stage_main
 
@@ -26,7 +26,7 @@ def main(name: str, folder: str) -> str:
         write_jsonl(f"data/eval/{name}.jsonl", [])
         write_json(f"metrics/eval/{name}.json", {"skipped": True})
         return f"{name}: skipped (its stage did not run)"
-    predictor = load_predictor(folder, task, settings.max_new_tokens, settings.precision)
+    predictor = load_predictor(folder, task, params.generation.max_new_tokens, settings.precision)
     metrics, rows = evaluate_model(predictor, examples, settings.batch_size, settings.latency_samples, desc=f"evaluate {name}")
     write_jsonl(f"data/eval/{name}.jsonl", rows)
     write_json(f"metrics/eval/{name}.json", metrics)

@@ -10,10 +10,10 @@ from supertiny.stage import stage_main
 
 @stage_main
 def main() -> str:
-    params = load_params().prepare
-    task = get_task(params.task)
-    sizes = {"train": params.train_size, "dev": params.dev_size, "test": params.test_size}
-    splits = task.generate(params.seed, sizes, params.typo_rate)
+    settings = load_params().prepare
+    task = get_task(settings.task)
+    sizes = {"train": settings.train_size, "dev": settings.dev_size, "test": settings.test_size}
+    splits = task.generate(settings.seed, sizes, settings.typo_rate)
     metrics = {}
     for split, examples in splits.items():
         write_jsonl(f"data/task/{split}.jsonl", examples)

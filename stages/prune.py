@@ -2,9 +2,9 @@
 
 import copy
 
+from supertiny.checkpoints import count_parameters, load_model, save_model
 from supertiny.compress.fidelity import answer_sequences, greedy_match, torch_logits
 from supertiny.compress.prune import plan_pruning, prune_model, taylor_gradients
-from supertiny.compress.recover import recover
 from supertiny.errors import SupertinyError
 from supertiny.jsonl import read_jsonl, write_json
 from supertiny.modelcard import read_card, write_card
@@ -12,8 +12,8 @@ from supertiny.params import as_dict, load_params
 from supertiny.runtime.files import weights_bytes
 from supertiny.stage import stage_main
 from supertiny.tasks import get_task
+from supertiny.train.ckd import train_ckd
 from supertiny.train.sft import sft_rows
-from supertiny.train.student import count_parameters, load_model, save_model
 
 
 @stage_main
@@ -39,8 +39,9 @@ def main() -> str:
         taylor_gradients(pruned, tokenizer, rows[: settings.calibration_examples])
     prune_model(pruned, plan, settings.importance)
     metrics |= dev_scores(pruned, "pruned")
-    if settings.max_steps:
-        metrics |= recover(pruned, teacher, tokenizer, rows, settings, "metrics/train/prune.json")
+    if settings.max_steps:  # recovery: the unpruned model teaches its pruned copy
+        recovery = train_ckd(pruned, teacher, tokenizer, rows, settings, settings, "metrics/train/prune.json")
+        metrics |= {f"recovery_{key}": value for key, value in recovery.items()}
     else:
         write_json("metrics/train/prune.json", [])
     metrics |= dev_scores(pruned, "recovered")

@@ -2,6 +2,7 @@
 
 import time
 
+from supertiny.checkpoints import load_model
 from supertiny.compress.export import export_genai
 from supertiny.compress.fidelity import answer_sequences, greedy_match, top1_agreement, torch_logits
 from supertiny.jsonl import read_jsonl, write_json
@@ -10,7 +11,6 @@ from supertiny.params import as_dict, load_params
 from supertiny.runtime.files import weights_bytes
 from supertiny.runtime.genai import KIND, GenaiModel
 from supertiny.tasks import get_task
-from supertiny.train.student import load_model
 from supertiny.stage import stage_main
 
 SOURCE, TARGET = "models/pruned", "models/deployed"

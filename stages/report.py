@@ -11,17 +11,18 @@ from supertiny.stage import stage_main
 
 @stage_main
 def main(models: list[str]) -> str:
-    params = load_params().report
+    params = load_params()
+    settings = params.report
     evaluations = {name: read_json(f"metrics/eval/{name}.json") for name in models}
     evaluations = {name: m for name, m in evaluations.items() if not m.get("skipped")}
     teach, judge = read_json("metrics/teach.json"), read_json("metrics/judge.json")
-    rows = model_rows(evaluations, params.cpu_price_per_hour, teach.get("cost_per_million_requests_usd"))
+    rows = model_rows(evaluations, settings.cpu_price_per_hour, teach.get("cost_per_million_requests_usd"))
     write_json("reports/models.json", rows)
     write_json("reports/categories.json", category_rows(evaluations))
     transfer = {stage: read_json(f"metrics/{stage}.json") for stage in ("sft", "rft", "distill", "rl") if Path(f"metrics/{stage}.json").exists()}
     compression = {stage: read_json(f"metrics/{stage}.json") for stage in ("prune", "quantize", "benchmark") if Path(f"metrics/{stage}.json").exists()}
-    compression["source"] = load_params().prune.source
-    atomic_write_text("reports/report.md", render_report(params.title, evaluations, teach, judge, rows, transfer=transfer, compression=compression))
+    compression["source"] = params.prune.source
+    atomic_write_text("reports/report.md", render_report(settings.title, evaluations, teach, judge, rows, transfer=transfer, compression=compression))
     return f"reports/report.md: {len(evaluations)} models"
 
 

@@ -4,14 +4,13 @@ teacher's where it never succeeded) fine-tune it further."""
 import random
 import tempfile
 
+from supertiny.checkpoints import count_parameters, load_model, save_model, use_bf16
 from supertiny.jsonl import read_jsonl, write_json
 from supertiny.modelcard import write_card
 from supertiny.params import as_dict, load_params
 from supertiny.tasks import get_task
-from supertiny.train.common import use_bf16
 from supertiny.train.rft import sample_answers, score_samples, select_rft_rows
 from supertiny.train.sft import train_sft
-from supertiny.train.student import count_parameters, load_model, save_model
 from supertiny.stage import stage_main
 
 
@@ -26,17 +25,17 @@ def main() -> str:
 
     texts = sample_answers(
         model, tokenizer, task, traces, settings.samples, settings.temperature, settings.top_p,
-        settings.max_new_tokens, settings.generation_batch_size, settings.seed, bf16=use_bf16(settings.precision),
+        params.generation.max_new_tokens, settings.generation_batch_size, settings.seed, bf16=use_bf16(settings.precision),
     )
     samples = [score_samples(group, trace["final"]) for group, trace in zip(texts, traces)]
     rows, selection = select_rft_rows(task, traces, samples, settings.seed)
 
     with tempfile.TemporaryDirectory() as work_dir:
-        training = train_sft(model, tokenizer, rows, settings.training(), work_dir, "metrics/train/rft.json")
+        training = train_sft(model, tokenizer, rows, settings, work_dir, "metrics/train/rft.json")
     save_model(model, tokenizer, "models/rft")
     write_card(
         "models/rft", kind="hf", stage="rft", inputs={"model": "models/sft", "traces": "data/judged/accepted.jsonl"},
-        params=as_dict(settings), parameters=count_parameters(model), training=training, selection=selection,
+        params=as_dict(settings), parameters=count_parameters(model), selection=selection,
     )
     write_json("metrics/rft.json", {**selection, **{f"train_{k}": v for k, v in training.items()}})
     return (f"models/rft: {selection['acceptance_rate']:.0%} of samples correct, {selection['solved_at_least_once']:.0%} of prompts solved, "

@@ -3,13 +3,13 @@ rewarded by the Sim-RL similarity to the teacher's accepted answers."""
 
 import tempfile
 
+from supertiny.checkpoints import count_parameters, load_model, save_model
 from supertiny.jsonl import read_jsonl, write_json
 from supertiny.modelcard import read_card, write_card
 from supertiny.params import as_dict, load_params
 from supertiny.tasks import get_task
-from supertiny.train.common import TrainingCurves
+from supertiny.train.common import TrainingCurves, trainer_metrics
 from supertiny.train.rl import first_and_last, make_grpo_trainer, rl_rows
-from supertiny.train.student import count_parameters, load_model, save_model
 from supertiny.stage import stage_main
 
 CURVE_KEYS = ("reward", "reward_std", "frac_reward_zero_std", "frac_groups_filtered", "completions/mean_length", "kl", "loss", "learning_rate")
@@ -25,22 +25,27 @@ def main() -> str:
     model, tokenizer = load_model(source)
 
     curves = TrainingCurves("metrics/train/rl.json", keys=CURVE_KEYS)
+    rows = rl_rows(task, traces, settings.prompts, settings.seed)
     with tempfile.TemporaryDirectory() as work_dir:
-        trainer = make_grpo_trainer(model, tokenizer, task, rl_rows(task, traces, settings.prompts, settings.seed), settings, work_dir, [curves])
-        result = trainer.train()
+        trainer = make_grpo_trainer(
+            model, tokenizer, task, rows, work_dir, [curves], steps=settings.steps, prompts_per_step=settings.prompts_per_step,
+            group_size=settings.group_size, learning_rate=settings.learning_rate, beta=settings.beta,
+            temperature=settings.temperature, max_new_tokens=params.generation.max_new_tokens,
+            dynamic_filtering=settings.dynamic_filtering, precision=settings.precision, seed=settings.seed,
+        )
+        training = trainer_metrics(trainer.train(), curves)
     reward_first, reward_last = first_and_last(curves.rows, "reward")
     metrics = {
         "source": source,
-        "steps": int(result.global_step),
         "reward_first_steps": reward_first,
         "reward_last_steps": reward_last,
         "frac_groups_filtered": first_and_last(curves.rows, "frac_groups_filtered", window=len(curves.rows))[0],
-        "train_seconds": round(float(result.metrics.get("train_runtime", 0.0)), 1),
+        **training,
     }
     save_model(model, tokenizer, "models/rl")
     write_card(
         "models/rl", kind="hf", stage="rl", inputs={"model": source, "traces": "data/judged/accepted.jsonl"},
-        params=as_dict(settings), parameters=count_parameters(model), training=metrics,
+        params=as_dict(settings), parameters=count_parameters(model),
     )
     write_json("metrics/rl.json", metrics)
     return f"models/rl: {metrics['steps']} GRPO steps from {source}, mean reward {reward_first} -> {reward_last}"

@@ -2,12 +2,12 @@
 
 import tempfile
 
+from supertiny.checkpoints import count_parameters, load_model, save_model
 from supertiny.jsonl import read_jsonl, write_json
 from supertiny.modelcard import write_card
 from supertiny.params import as_dict, load_params
 from supertiny.tasks import get_task
 from supertiny.train.sft import sft_rows, train_sft
-from supertiny.train.student import count_parameters, load_model, save_model
 from supertiny.stage import stage_main
 
 
@@ -23,7 +23,7 @@ def main() -> str:
     save_model(model, tokenizer, "models/sft")
     write_card(
         "models/sft", kind="hf", stage="sft", inputs={"model": "models/base", "traces": "data/judged/accepted.jsonl"},
-        params=as_dict(params.sft), parameters=count_parameters(model), training=metrics,
+        params=as_dict(params.sft), parameters=count_parameters(model),
     )
     write_json("metrics/sft.json", metrics)
     return f"models/sft: {metrics['steps']} steps on {metrics['examples']} traces, final loss {metrics['final_loss']}"

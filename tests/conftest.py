@@ -17,9 +17,9 @@ def project(tmp_path_factory):
     Shared by test_dvc_workflow.py and test_pipeline.py: a test that changes it must put it
     back (params, outputs), and must not leave a run-cache entry a later test expects to run.
     """
-    from dvc_project import build_tiny_project
+    from dvc_project import build_tiny_project, keep_as_built
 
-    return build_tiny_project(tmp_path_factory.mktemp("project"))
+    return keep_as_built(build_tiny_project(tmp_path_factory.mktemp("project")))
 
 
 @pytest.fixture(scope="session")
@@ -37,10 +37,10 @@ def splits(task):
 @pytest.fixture(scope="session")
 def tiny_student():
     """(model, tokenizer) of the `tiny` preset: SmolLM2's tokenizer, a 2-layer random model."""
-    from supertiny.params import StudentParams
+    from presets import tiny_student_params
     from supertiny.train.student import load_base_student
 
-    model, tokenizer, _ = load_base_student(StudentParams(model="tiny"))
+    model, tokenizer, _ = load_base_student(tiny_student_params())
     return model, tokenizer
 
 
@@ -72,7 +72,7 @@ def trained_tiny(tiny_student, sft_rows_small, tmp_path_factory):
     import torch
 
     from supertiny.modelcard import write_card
-    from supertiny.train.student import save_model
+    from supertiny.checkpoints import save_model
 
     model, tokenizer = copy.deepcopy(tiny_student[0]), tiny_student[1]
     texts = [tokenizer.apply_chat_template(r["prompt"] + r["completion"], tokenize=True, return_dict=False) for r in sft_rows_small[:4]]

@@ -6,6 +6,7 @@ per session and every DVC test shares it (see `project` in conftest.py).
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
@@ -13,29 +14,11 @@ import sys
 from pathlib import Path
 
 import yaml
+from presets import write_tiny_params
 
 ROOT = Path(__file__).resolve().parents[1]
 COPIED = ["dvc.yaml", "params.yaml", "stages", "src", ".dvc/config", ".dvcignore", ".gitignore"]
-TINY = {
-    "prepare": {"train_size": 60, "dev_size": 20, "test_size": 20},
-    "student": {"model": "tiny"},
-    "sft": {"max_steps": 4, "batch_size": 4, "precision": "fp32"},
-    "rft": {"prompts": 8, "samples": 2, "max_new_tokens": 8, "max_steps": 2, "batch_size": 4, "precision": "fp32"},
-    "distill": {"teacher": "models/sft", "max_steps": 2, "batch_size": 4, "precision": "fp32"},
-    "rl": {"prompts": 8, "steps": 2, "group_size": 2, "prompts_per_step": 2, "max_new_tokens": 8, "precision": "fp32"},
-    "prune": {"target_ratio": 0.99, "calibration_examples": 2, "dev_examples": 4, "max_steps": 2, "batch_size": 4, "precision": "fp32"},
-    "quantize": {"check_examples": 2},
-    "benchmark": {"requests": 2, "max_new_tokens": 8},
-    "evaluate": {"batch_size": 10, "max_new_tokens": 16, "latency_samples": 2},
-}
 GIT_USER = ["-c", "user.name=t", "-c", "user.email=t@t"]
-
-
-def tiny_params(path: Path) -> None:
-    params = yaml.safe_load(path.read_text())
-    for section, values in TINY.items():
-        params[section].update(values)
-    path.write_text(yaml.safe_dump(params, sort_keys=False))
 
 
 def run(args: list[str], cwd: Path, env: dict | None = None) -> subprocess.CompletedProcess:
@@ -60,10 +43,33 @@ def build_tiny_project(root: Path) -> Path:
     for name in COPIED:
         source, target = ROOT / name, root / name
         target.parent.mkdir(parents=True, exist_ok=True)
-        (shutil.copytree if source.is_dir() else shutil.copy)(source, target)
+        (shutil.copytree if source.is_dir() else shutil.copy)(source, target)  # __pycache__ too, as a user's checkout has
     shutil.rmtree(root / "src" / "supertiny.egg-info", ignore_errors=True)
-    tiny_params(root / "params.yaml")
+    write_tiny_params(root / "params.yaml")
     run(["git", "init", "-q"], root)
     git_commit(root, "init")
     run(["dvc", "repro"], root)
     return root
+
+
+def keep_as_built(root: Path) -> Path:
+    """Save the dvc.lock and metrics a fresh build wrote beside the project (tests change the
+    project later); `as_built_lock` and `as_built_metrics` read them back."""
+    shutil.copy(root / "dvc.lock", root.parent / "dvc.lock.as-built")
+    shutil.copytree(root / "metrics", root.parent / "metrics.as-built")
+    return root
+
+
+def as_built_lock(root: Path) -> dict:
+    return yaml.safe_load((root.parent / "dvc.lock.as-built").read_text())
+
+
+def as_built_metrics(root: Path) -> dict[str, dict]:
+    """metrics/<name>.json -> its values, as the fresh build wrote them."""
+    folder = root.parent / "metrics.as-built"
+    return {str(p.relative_to(folder)): json.loads(p.read_text()) for p in sorted(folder.rglob("*.json"))}
+
+
+def output_hashes(lock: dict) -> dict[str, str]:
+    """path -> md5 of every output a dvc.lock records (models, data sets, metrics, plots)."""
+    return {out["path"]: out["md5"] for stage in lock["stages"].values() for out in stage.get("outs", [])}

@@ -9,7 +9,8 @@ from __future__ import annotations
 import pytest
 
 from supertiny.runtime import llamacpp
-from supertiny.runtime.predictor import HFPredictor, load_predictor
+from supertiny.runtime.hf import HFPredictor
+from supertiny.runtime.loading import load_predictor
 from supertiny.runtime.token_predictor import TokenPredictor
 
 NEW_TOKENS = 16
@@ -41,8 +42,8 @@ def test_pytorch_fp32(benchmark, trained_tiny, task, request_example):
 @pytest.mark.skipif(not llamacpp.available(), reason="llama-cpp-python is not installed")
 @pytest.mark.parametrize("kind", ["Q8_0", "Q4_0"])
 def test_llamacpp(benchmark, trained_tiny, task, request_example, tmp_path, kind):
+    from supertiny.checkpoints import load_model
     from supertiny.compress.gguf_export import quantize_gguf, write_gguf
-    from supertiny.train.student import load_model
 
     model, tokenizer = load_model(trained_tiny)
     write_gguf(model, trained_tiny, tmp_path / "f32.gguf")

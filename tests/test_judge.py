@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import dataclasses
 import copy
 
 import pytest
 
 from supertiny.judge import judge_traces, rejection_reasons
-from supertiny.params import JudgeParams
+from presets import shipped
 from supertiny.teacher.loop import run_tool_loop
 from supertiny.teacher.reference import ReferenceBackend
 from supertiny.teacher.run import trace_record
@@ -33,7 +34,7 @@ def with_final(trace, final, **changes):
 
 
 def reasons(task, trace, **params):
-    return rejection_reasons(task, trace, JudgeParams(**params))
+    return rejection_reasons(task, trace, dataclasses.replace(shipped().judge, **params))
 
 
 def test_a_good_trace_is_accepted(task, good_trace):
@@ -81,7 +82,7 @@ def test_a_device_the_request_does_not_mention_is_rejected(task, good_trace):
 
 def test_judge_traces_splits_and_counts(task, good_trace):
     bad = with_final(good_trace, [{"name": "set_power", "arguments": {"device": "moon_lamp", "on": True}}])
-    accepted, rejected, metrics = judge_traces(task, [good_trace, bad, good_trace], JudgeParams())
+    accepted, rejected, metrics = judge_traces(task, [good_trace, bad, good_trace], shipped().judge)
     assert len(accepted) == 2 and len(rejected) == 1
     assert rejected[0]["rejected_because"] == ["unknown_device"]
     assert metrics == {"traces": 3, "accepted": 2, "rejected": 1, "acceptance_rate": 0.6667, "rejected_unknown_device": 1}

@@ -4,6 +4,7 @@ subprocess, killed halfway and resumed), and llama-cpp-python's server where it 
 
 from __future__ import annotations
 
+import dataclasses
 import importlib.util
 import json
 import os
@@ -24,7 +25,7 @@ from servers import free_port, subprocess_server, threaded_server
 from supertiny.errors import SupertinyError
 from supertiny.jsonl import read_json, read_jsonl, write_jsonl
 from supertiny.judge import judge_traces
-from supertiny.params import JudgeParams, TeachParams
+from presets import merged, shipped
 from supertiny.teacher.cache import CACHE_FILE, ResponseCache, request_key
 from supertiny.teacher.client import retry_after_seconds
 from supertiny.teacher.llm_judge import LLMJudge, parse_grade
@@ -42,7 +43,7 @@ def teach_params(base_url: str, cache_dir: Path | None, **overrides) -> TeachPar
         cache_dir=str(cache_dir) if cache_dir else None, concurrency=4, timeout_s=2.0, max_retries=4,
         backoff_base_s=0.01, backoff_max_s=0.05,
     )
-    return TeachParams(**{**values, **overrides})
+    return dataclasses.replace(shipped().teach, **{**values, **overrides})
 
 
 def finals(traces):
@@ -56,7 +57,7 @@ def examples(splits):
 
 @pytest.fixture(scope="module")
 def reference_traces(task, examples):
-    return run_teacher(ReferenceBackend(task), task, examples, TeachParams(), desc="reference")
+    return run_teacher(ReferenceBackend(task), task, examples, shipped().teach, desc="reference")
 
 
 @pytest.mark.timeout(60)
@@ -124,7 +125,7 @@ def test_an_endpoint_that_keeps_failing_stops_the_run_and_a_rerun_resumes(task, 
 @pytest.mark.timeout(60)
 def test_llm_judge_rejects_low_grades_and_is_cached(task, examples, reference_traces, tmp_path):
     server = FaultServer(task, judge_score=lambda text: 2 if "Final answer (reply)" in text else 5)
-    judge = JudgeParams(llm_judge=True, require_grounded_devices=False)
+    judge = dataclasses.replace(shipped().judge, llm_judge=True, require_grounded_devices=False)
     with threaded_server(server.app) as url:
         params = teach_params(url, tmp_path / "cache")
         accepted, rejected, metrics = judge_traces(task, reference_traces, judge, LLMJudge(params, judge))
@@ -194,7 +195,7 @@ def test_the_key_goes_only_into_the_authorization_header(task, examples, tmp_pat
 def tiny_server(tiny_student, task, splits, tmp_path_factory):
     """`supertiny serve`'s app with the tiny model in a thread; teacher requests carry no home, so
     the server's default context answers them (like a hub serving its one home)."""
-    from supertiny.runtime.predictor import load_predictor
+    from supertiny.runtime.loading import load_predictor
     from supertiny.serve.app import create_app
     from supertiny.serve.protocol import Limits
 
@@ -219,10 +220,10 @@ def wait_until_idle(stats, timeout: float = 30) -> None:
 
 def stage_project(root: Path, url: str, splits) -> Path:
     """A project folder with what stages/teach.py reads: params.yaml and data/task/{train,dev}.jsonl."""
-    params = {"teach": {
+    params = merged(yaml.safe_load((ROOT / "params.yaml").read_text()), {"teach": {
         "backend": "openai", "model": "tiny", "base_url": f"{url}/v1", "api_key_env": KEY_ENV, "max_tokens": 12,
         "concurrency": 2, "cache_dir": str(root / "cache"), "timeout_s": 30.0,
-    }}
+    }})
     (root / "params.yaml").write_text(yaml.safe_dump(params))
     seen, train = set(), []
     for example in splits["train"]:

@@ -1,35 +1,70 @@
-"""params.yaml validation: every mistake is one line naming the key, before any work."""
+"""params.yaml: the one place every value lives; every mistake is one line naming the key, before any work."""
 
 from __future__ import annotations
 
+import dataclasses
 import subprocess
 import sys
+import typing
 from pathlib import Path
 
 import pytest
 import yaml
 
+from presets import TINY_OVERRIDES, merged
 from supertiny.errors import SupertinyError
-from supertiny.params import Params, load_params
+from supertiny.params import CkdParams, Params, TeachParams, TrainingParams, load_params, section_from_dict
 
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def write(tmp_path, data) -> Path:
+def write(tmp_path, changes: dict, drop: tuple[str, ...] = ()) -> Path:
+    """The shipped params.yaml with `changes` laid over it and the dotted keys in `drop` removed."""
+    data = merged(yaml.safe_load((ROOT / "params.yaml").read_text()), changes)
+    for dotted in drop:
+        *sections, key = dotted.split(".")
+        target = data
+        for section in sections:
+            target = target[section]
+        del target[key]
     path = tmp_path / "params.yaml"
     path.write_text(yaml.safe_dump(data))
     return path
 
 
-def test_the_committed_params_are_valid_and_match_the_defaults():
+def defaults_in_code(cls) -> list[str]:
+    """Fields of a params type (and of the types nested in it) that carry a default in code."""
+    found = []
+    hints = typing.get_type_hints(cls)
+    for f in dataclasses.fields(cls):
+        if f.default is not dataclasses.MISSING or f.default_factory is not dataclasses.MISSING:
+            found.append(f"{cls.__name__}.{f.name}")
+        if dataclasses.is_dataclass(hints[f.name]):
+            found += defaults_in_code(hints[f.name])
+    return found
+
+
+def test_params_yaml_is_the_one_place_a_value_lives():
+    """No params type has a default of its own; the committed file sets every key, and the
+    tiny preset only overrides keys that exist there."""
+    assert defaults_in_code(Params) == []
     params = load_params(ROOT / "params.yaml")
-    assert isinstance(params, Params)
-    assert params.student.model == "smollm2-135m"
-    assert isinstance(params.sft.learning_rate, float) and 0 < params.sft.learning_rate < 1e-2
+    assert isinstance(params, Params) and params.student.model == "smollm2-135m"
+    shipped = yaml.safe_load((ROOT / "params.yaml").read_text())
+    for section, values in yaml.safe_load(TINY_OVERRIDES.read_text()).items():
+        assert set(values) <= set(shipped[section]), f"tests/tiny.yaml: {section} has keys params.yaml lacks"
+
+
+def test_the_fine_tuning_stages_share_one_settings_type():
+    params = load_params(ROOT / "params.yaml")
+    for section in (params.sft, params.rft, params.distill, params.prune):
+        assert isinstance(section, TrainingParams)
+    for section in (params.distill, params.prune):
+        assert isinstance(section, CkdParams)
 
 
 @pytest.mark.parametrize(
-    "data, message",
+    "changes, message",
     [
         ({"sft": {"lerning_rate": 0.1}}, "unknown key 'sft.lerning_rate' (did you mean 'learning_rate'?)"),
         ({"sfft": {}}, "unknown key 'sfft' (did you mean 'sft'?)"),
@@ -38,14 +73,32 @@ def test_the_committed_params_are_valid_and_match_the_defaults():
         ({"sft": {"max_steps": 0}}, "sft.max_steps must be >= 1"),
         ({"teach": {"backend": "gpt"}}, "teach.backend must be one of reference, openai; got 'gpt'"),
         ({"judge": {"require_grounded_devices": "yes"}}, "judge.require_grounded_devices must be bool"),
-        ({"student": {"tiny": {"num_attention_heads": 3, "num_key_value_heads": 2}}}, "multiple of num_key_value_heads"),
+        ({"student": {"tiny": {"num_attention_heads": 3, "num_key_value_heads": 2}}}, "student.tiny.num_attention_heads must be a multiple of num_key_value_heads"),
+        ({"rft": {"learning_rate": 2}}, "rft.learning_rate must be within (0, 1)"),
+        ({"prune": {"max_steps": -1}}, "prune.max_steps must be >= 0"),
+        ({"distill": {"hard_label_weight": -1}}, "distill.hard_label_weight must be >= 0"),
+        ({"generation": {"max_new_tokens": 2}}, "generation.max_new_tokens must be >= 8"),
     ],
 )
-def test_mistakes_are_reported_by_key(tmp_path, data, message):
+def test_mistakes_are_reported_by_key(tmp_path, changes, message):
     with pytest.raises(SupertinyError) as raised:
-        load_params(write(tmp_path, data))
+        load_params(write(tmp_path, changes))
     assert message in str(raised.value)
     assert "\n" not in str(raised.value)
+
+
+def test_a_missing_key_is_an_error_not_a_silent_default(tmp_path):
+    with pytest.raises(SupertinyError, match="missing key 'rft.grad_accum'"):
+        load_params(write(tmp_path, {}, drop=("rft.grad_accum",)))
+    with pytest.raises(SupertinyError, match="missing key 'generation'"):
+        load_params(write(tmp_path, {}, drop=("generation",)))
+
+
+def test_a_recorded_section_is_validated_like_the_file():
+    teach = dataclasses.asdict(load_params(ROOT / "params.yaml").teach)
+    assert section_from_dict(TeachParams, teach, "models/teacher/card.json").model == teach["model"]
+    with pytest.raises(SupertinyError, match="models/teacher/card.json: max_turns must be >= 1"):
+        section_from_dict(TeachParams, {**teach, "max_turns": 0}, "models/teacher/card.json")
 
 
 def test_yaml_1_1_floats_and_nulls_are_accepted(tmp_path):

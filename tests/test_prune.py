@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import copy
 import json
 
@@ -9,11 +10,11 @@ import pytest
 import torch
 from transformers import AutoModelForCausalLM
 
+from supertiny.checkpoints import count_parameters, save_model
 from supertiny.compress.prune import plan_pruning, prune_model, taylor_gradients
-from supertiny.compress.recover import recover
+from supertiny.train.ckd import train_ckd
 from supertiny.errors import SupertinyError
-from supertiny.params import PruneParams
-from supertiny.train.student import count_parameters, save_model
+from presets import shipped
 
 
 def test_the_plan_keeps_kv_groups_whole_and_rejects_what_cannot_be_built(tiny_student):
@@ -27,7 +28,7 @@ def test_the_plan_keeps_kv_groups_whole_and_rejects_what_cannot_be_built(tiny_st
     with pytest.raises(SupertinyError, match="target_ratio"):
         plan_pruning(model, 0.5, None, 32)  # the embeddings alone are more than half the model
     with pytest.raises(SupertinyError, match="target_ratio"):
-        PruneParams(target_ratio=0).check()
+        dataclasses.replace(shipped().prune, target_ratio=0).check()
 
 
 @pytest.mark.parametrize("importance", ["taylor", "magnitude"])
@@ -64,8 +65,8 @@ def test_recovery_distils_the_unpruned_model_into_the_pruned_one(tiny_student, s
     pruned = copy.deepcopy(teacher)
     prune_model(pruned, plan_pruning(pruned, 0.99, None, 32))
     before = [p.detach().clone() for p in pruned.parameters()]
-    params = PruneParams(max_steps=2, batch_size=4, learning_rate=1e-3, precision="fp32")
-    metrics = recover(pruned, teacher, tokenizer, sft_rows_small, params, str(tmp_path / "curves.json"))
-    assert metrics["recovery_steps"] == 2 and metrics["recovery_teacher_agreement"] is not None
+    params = dataclasses.replace(shipped().prune, max_steps=2, batch_size=4, learning_rate=1e-3, precision="fp32")
+    metrics = train_ckd(pruned, teacher, tokenizer, sft_rows_small, params, params, str(tmp_path / "curves.json"))
+    assert metrics["steps"] == 2 and metrics["final_teacher_agreement"] is not None
     assert any(not torch.equal(a, b) for a, b in zip(before, pruned.parameters()))
     assert len(json.loads((tmp_path / "curves.json").read_text())) == 2

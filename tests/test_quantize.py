@@ -7,13 +7,13 @@ import json
 import pytest
 import torch
 
+from supertiny.checkpoints import load_model
 from supertiny.compress.export import export_genai
 from supertiny.compress.fidelity import answer_sequences, top1_agreement, torch_logits
 from supertiny.errors import SupertinyError
-from supertiny.prompting import student_messages
+from supertiny.prompting import prompt_ids
 from supertiny.runtime.files import weights_bytes
 from supertiny.runtime.genai import GenaiModel
-from supertiny.train.student import load_model
 
 
 @pytest.fixture(scope="module")
@@ -26,7 +26,7 @@ def test_fp32_export_generates_what_pytorch_generates_token_for_token(student, t
     model, tokenizer = student
     deployed = GenaiModel(tiny_exports("fp32"))
     for example in splits["test"][:3]:
-        ids = tokenizer.apply_chat_template(student_messages(task, example), add_generation_prompt=True, tokenize=True, return_dict=False)
+        ids = prompt_ids(tokenizer, task, example)
         with torch.no_grad():
             expected = model.generate(torch.tensor([ids]), max_new_tokens=24, do_sample=False)[0, len(ids):].tolist()
         new, prefill, decode = deployed.generate(ids, 24)

@@ -9,7 +9,6 @@ import pytest
 import torch
 from trl import GRPOTrainer
 
-from supertiny.params import RlParams
 from supertiny.tool_format import render_answer
 from supertiny.train.rl import FORMAT_PENALTY, FilteringGRPOTrainer, SimilarityReward, make_grpo_trainer, rl_rows
 
@@ -48,8 +47,10 @@ def test_reward_is_the_sim_rl_similarity(reward):
 def test_grpo_trains_and_filters_groups_without_signal(tiny_student, task, teacher_traces, tmp_path):
     model, tokenizer = tiny_student
     model = copy.deepcopy(model)
-    params = RlParams(steps=2, group_size=2, prompts_per_step=2, max_new_tokens=8, precision="fp32", learning_rate=1e-4)
-    trainer = make_grpo_trainer(model, tokenizer, task, rl_rows(task, teacher_traces, 8, 0), params, str(tmp_path))
+    trainer = make_grpo_trainer(
+        model, tokenizer, task, rl_rows(task, teacher_traces, 8, 0), str(tmp_path), steps=2, prompts_per_step=2, group_size=2,
+        learning_rate=1e-4, beta=0.0, temperature=1.0, max_new_tokens=8, dynamic_filtering=True, precision="fp32", seed=0,
+    )
     trainer.train()
     logged = [row for row in trainer.state.log_history if "reward" in row]
     assert len(logged) == 2

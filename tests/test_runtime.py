@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import pytest
-import torch
 
 from supertiny.evaluation import evaluate_model
 from supertiny.runtime import llamacpp
 from supertiny.runtime.genai import GenaiPredictor
-from supertiny.runtime.predictor import HFPredictor, load_predictor
+from supertiny.runtime.hf import HFPredictor
+from supertiny.runtime.loading import load_predictor
 from supertiny.runtime.token_predictor import TokenPredictor
 
 
@@ -31,8 +31,8 @@ def test_evaluation_reports_size_and_prefill_and_decode_speed(tiny_exports, task
 
 @pytest.mark.skipif(not llamacpp.available(), reason="llama-cpp-python is not installed")
 def test_the_gguf_conversion_generates_what_pytorch_generates(trained_tiny, task, splits, tmp_path):
+    from supertiny.checkpoints import load_model
     from supertiny.compress.gguf_export import write_gguf
-    from supertiny.train.student import load_model
 
     model, tokenizer = load_model(trained_tiny)
     write_gguf(model, trained_tiny, tmp_path / "f32.gguf")

@@ -9,19 +9,21 @@ import statistics
 import sys
 import threading
 import time
+from pathlib import Path
 
 import httpx
 import openai
 import pytest
-import yaml
 from model_folders import teacher_model_folder, tiny_model_folder
 from servers import free_port, subprocess_server, threaded_server
 
 from supertiny.cli import main
-from supertiny.runtime.predictor import Prediction, load_predictor
+from supertiny.runtime.loading import load_predictor
+from supertiny.runtime.prediction import Prediction
 from supertiny.serve.app import create_app
 
 KEY_ENV, KEY = "SUPERTINY_TEST_SERVE_KEY", "test-token-123"
+ROOT = Path(__file__).resolve().parents[1]
 
 
 @pytest.fixture(scope="module")
@@ -33,10 +35,9 @@ def tiny_folder(tiny_student, tmp_path_factory):
 def served(tiny_folder, tmp_path_factory):
     """`supertiny serve` in a subprocess, as a user starts it: the tiny model, bearer auth on."""
     root = tmp_path_factory.mktemp("serve")
-    (root / "params.yaml").write_text(yaml.safe_dump({"prepare": {"task": "smart_home"}}))
     port = free_port()
     command = [
-        sys.executable, "-m", "supertiny.cli", "serve", str(tiny_folder), "--port", str(port), "--params", str(root / "params.yaml"),
+        sys.executable, "-m", "supertiny.cli", "serve", str(tiny_folder), "--port", str(port), "--params", str(ROOT / "params.yaml"),
         "--max-tokens-cap", "16", "--max-input-chars", "500", "--api-key-env", KEY_ENV, "--threads", "1", "--max-batch", "16",
     ]
     with subprocess_server(command, port, "/health", root / "serve.log", env={KEY_ENV: KEY}):
@@ -47,7 +48,7 @@ def served(tiny_folder, tmp_path_factory):
 def teacher_server(task, tmp_path_factory):
     """The reference teacher's model folder served in-process: a model whose answers are real calls."""
     folder = teacher_model_folder(tmp_path_factory.mktemp("teacher"))
-    with threaded_server(create_app(load_predictor(folder, task), task, "teacher")) as url:
+    with threaded_server(create_app(load_predictor(folder, task, max_new_tokens=32), task, "teacher")) as url:
         yield url
 
 

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 
-from supertiny.params import TeachParams
+from presets import shipped
 from supertiny.score import score_predictions
 from supertiny.teacher.loop import run_tool_loop
 from supertiny.teacher.reference import ReferenceBackend
@@ -129,7 +130,7 @@ def test_self_consistency_keeps_the_majority_answer_and_bills_every_sample(task,
     both = [{"name": "set_power", "arguments": {"device": first, "on": True}}, {"name": "set_power", "arguments": {"device": second, "on": True}}]
     one = [{"name": "set_power", "arguments": {"device": first, "on": False}}]
     backend = BySample([one, both, both[::-1], "Sorry?", both])  # the calls' order does not split the vote
-    [trace] = run_teacher(backend, task, [example], TeachParams(samples=5, concurrency=1), desc="vote")
+    [trace] = run_teacher(backend, task, [example], dataclasses.replace(shipped().teach, samples=5, concurrency=1), desc="vote")
     assert sorted(backend.samples) == [0, 1, 2, 3, 4]
     assert trace["final"] == both and trace["agreement"] == 0.6 and trace["samples"] == 5
     assert trace["usage"]["requests"] == 5 and trace["usage"]["prompt_tokens"] == 50
@@ -141,5 +142,5 @@ def test_a_tie_goes_to_the_earliest_sample_and_unfinished_loops_do_not_vote(task
     device = example["context"]["devices"][0]["id"]
     bad = [{"name": "set_brightness", "arguments": {"device": device, "level": 300}}]  # invalid_final: no vote
     backend = BySample(["Sorry, which device?", bad, bad, "No such room."])
-    [trace] = run_teacher(backend, task, [example], TeachParams(samples=4, concurrency=1), desc="tie")
+    [trace] = run_teacher(backend, task, [example], dataclasses.replace(shipped().teach, samples=4, concurrency=1), desc="tie")
     assert trace["final"] == "Sorry, which device?" and trace["status"] == "ok" and trace["agreement"] == 0.25

@@ -15,12 +15,13 @@ from supertiny.errors import exit_on_user_error
 def _predict(args: argparse.Namespace) -> None:
     from supertiny.jsonl import iter_jsonl
     from supertiny.params import load_params
-    from supertiny.runtime.predictor import load_predictor
+    from supertiny.runtime.loading import load_predictor
     from supertiny.tasks import get_task
 
-    task = get_task(load_params(args.params).prepare.task)
+    params = load_params(args.params)
+    task = get_task(params.prepare.task)
     examples = list(iter_jsonl(args.input, required=("input", "context")))
-    predictor = load_predictor(args.model, task, args.max_new_tokens)
+    predictor = load_predictor(args.model, task, args.max_new_tokens or params.generation.max_new_tokens)
     for example, prediction in zip(examples, predictor.predict(examples, batch_size=args.batch_size)):
         answer = prediction.answer
         print(json.dumps({"id": example.get("id"), "answer": answer, "raw": None if answer is not None else prediction.text}))
@@ -39,9 +40,11 @@ def _serve(args: argparse.Namespace) -> None:
         import torch
 
         torch.set_num_threads(args.threads)
+    params = load_params(args.params)
+    limits = Limits(args.max_tokens_cap, args.max_input_chars, params.generation.max_new_tokens)
     serve(
-        args.model, get_task(load_params(args.params).prepare.task), args.host, args.port, args.model_name,
-        Limits(args.max_tokens_cap, args.max_input_chars), args.context, args.api_key_env, args.max_batch, args.max_queue,
+        args.model, get_task(params.prepare.task), args.host, args.port, args.model_name,
+        limits, args.context, args.api_key_env, args.max_batch, args.max_queue,
     )
 
 
@@ -73,7 +76,7 @@ def build_parser() -> argparse.ArgumentParser:
     predict.add_argument("input", help="JSONL of requests, like data/task/test.jsonl")
     predict.add_argument("--params", default="params.yaml", help="params file naming the task (default: params.yaml)")
     predict.add_argument("--batch-size", type=int, default=16)
-    predict.add_argument("--max-new-tokens", type=int, default=160)
+    predict.add_argument("--max-new-tokens", type=int, help="longest answer (default: generation.max_new_tokens in the params file)")
     predict.set_defaults(run=_predict)
 
     serve = commands.add_parser("serve", help="serve a built model as an OpenAI-compatible chat endpoint with tools")
@@ -83,7 +86,9 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--model-name", help="the model id clients send (default: the folder's name)")
     serve.add_argument("--params", default="params.yaml", help="params file naming the task (default: params.yaml)")
     serve.add_argument("--context", help="JSON file: the context for requests that carry none (e.g. the one home this server controls)")
-    serve.add_argument("--max-tokens-cap", type=int, default=256, help="largest max_tokens a request may ask for (default: 256)")
+    serve.add_argument("--max-tokens-cap", type=int, default=256,
+                       help="largest max_tokens a request may ask for (default: 256); requests that set none get "
+                            "generation.max_new_tokens from the params file, within this cap")
     serve.add_argument("--max-input-chars", type=int, default=2000, help="longest user message accepted (default: 2000)")
     serve.add_argument("--max-batch", type=int, default=8, help="requests decoded together (default: 8)")
     serve.add_argument("--max-queue", type=int, default=256, help="requests waiting before new ones get 503 (default: 256)")

@@ -1,8 +1,16 @@
 """params.yaml: one typed section per stage, validated in full before any stage works.
 
-Every stage calls `load_params()` first, so a typo anywhere in params.yaml (an unknown
-key, a wrong type, a value out of range) stops the pipeline at its first stage with a
-one-line error naming the key, before anything is computed or overwritten.
+params.yaml is the only place a param's value lives: the types here declare which keys
+exist and which values are valid, never a default. A key missing from the file is an
+error like an unknown one, so the code cannot silently fill in a value the file does not
+show (and DVC, which tracks params.yaml, cannot miss a change).
+
+Every stage calls `load_params()` first, so a typo anywhere in params.yaml (an unknown or
+missing key, a wrong type, a value out of range) stops the pipeline at its first stage with
+a one-line error naming the key, before anything is computed or overwritten.
+
+The fine-tuning stages share one settings type, `TrainingParams` (as trl's configs share
+a base); a stage's section derives from it and declares only what it adds.
 """
 
 from __future__ import annotations
@@ -11,310 +19,324 @@ import dataclasses
 import difflib
 import types
 import typing
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
 
 import yaml
 
 from supertiny.errors import SupertinyError
 
 PARAMS_FILE = "params.yaml"
+Precision = Literal["auto", "fp32", "bf16"]
+
+
+class _Invalid(SupertinyError):
+    """A check failed: `key` (relative to its section) and what is wrong with it; loading
+    the file adds the file and the section to the message."""
+
+    def __init__(self, key: str, problem: str):
+        super().__init__(f"{key} {problem}")
+        self.key, self.problem = key, problem
+
+
+def _require(condition: bool, key: str, problem: str) -> None:
+    if not condition:
+        raise _Invalid(key, problem)
+
+
+def _check_learning_rate(value: float) -> None:
+    _require(0 < value < 1, "learning_rate", "must be within (0, 1)")
 
 
 @dataclass
 class PrepareParams:
-    task: str = "smart_home"
-    seed: int = 20261125
-    train_size: int = 1500
-    dev_size: int = 100
-    test_size: int = 150
-    typo_rate: float = 0.06
+    task: str
+    seed: int
+    train_size: int         # unlabeled inputs the teacher answers
+    dev_size: int
+    test_size: int
+    typo_rate: float
 
     def check(self) -> None:
-        _require(self.train_size >= 1 and self.dev_size >= 1 and self.test_size >= 1, "prepare.*_size must be >= 1")
-        _require(0.0 <= self.typo_rate <= 0.5, "prepare.typo_rate must be within [0, 0.5]")
+        for key in ("train_size", "dev_size", "test_size"):
+            _require(getattr(self, key) >= 1, key, "must be >= 1")
+        _require(0.0 <= self.typo_rate <= 0.5, "typo_rate", "must be within [0, 0.5]")
 
 
 @dataclass
 class TeachParams:
-    backend: Literal["reference", "openai"] = "reference"
-    model: str = "reference-rules-v1"
-    base_url: str | None = None
-    api_key_env: str = "OPENAI_API_KEY"
-    temperature: float = 0.0
-    max_tokens: int = 512
-    max_turns: int = 6
-    concurrency: int = 4
-    seed: int = 0
-    price_input_per_mtok: float = 2.5
-    price_output_per_mtok: float = 10.0
-    samples: int = 1
-    cache_dir: str | None = ".supertiny-cache"
-    timeout_s: float = 60.0
-    max_retries: int = 6
-    backoff_base_s: float = 0.5
-    backoff_max_s: float = 30.0
+    backend: Literal["reference", "openai"]
+    model: str
+    base_url: str | None
+    api_key_env: str        # the name of the environment variable holding the key, never the key
+    temperature: float
+    max_tokens: int
+    max_turns: int
+    concurrency: int
+    seed: int
+    price_input_per_mtok: float
+    price_output_per_mtok: float
+    samples: int
+    cache_dir: str | None
+    timeout_s: float
+    max_retries: int
+    backoff_base_s: float
+    backoff_max_s: float
 
     def check(self) -> None:
-        _require(self.max_turns >= 1, "teach.max_turns must be >= 1")
-        _require(self.concurrency >= 1, "teach.concurrency must be >= 1")
-        _require(0.0 <= self.temperature <= 2.0, "teach.temperature must be within [0, 2]")
-        _require(self.backend != "openai" or bool(self.model), "teach.model must name the endpoint's model")
-        _require(self.samples >= 1, "teach.samples must be >= 1")
-        _require(self.timeout_s > 0, "teach.timeout_s must be > 0")
-        _require(self.max_retries >= 0, "teach.max_retries must be >= 0")
-        _require(0 < self.backoff_base_s <= self.backoff_max_s, "teach.backoff_base_s must be > 0 and <= teach.backoff_max_s")
+        _require(self.max_turns >= 1, "max_turns", "must be >= 1")
+        _require(self.concurrency >= 1, "concurrency", "must be >= 1")
+        _require(0.0 <= self.temperature <= 2.0, "temperature", "must be within [0, 2]")
+        _require(self.backend != "openai" or bool(self.model), "model", "must name the endpoint's model")
+        _require(self.samples >= 1, "samples", "must be >= 1")
+        _require(self.timeout_s > 0, "timeout_s", "must be > 0")
+        _require(self.max_retries >= 0, "max_retries", "must be >= 0")
+        _require(0 < self.backoff_base_s <= self.backoff_max_s, "backoff_base_s", "must be > 0 and <= backoff_max_s")
 
 
 @dataclass
 class JudgeParams:
-    require_grounded_devices: bool = True
-    max_calls: int = 8
-    llm_judge: bool = False
-    llm_judge_model: str | None = None
-    llm_judge_min_score: int = 4
+    require_grounded_devices: bool
+    max_calls: int
+    llm_judge: bool
+    llm_judge_model: str | None
+    llm_judge_min_score: int
 
     def check(self) -> None:
-        _require(1 <= self.llm_judge_min_score <= 5, "judge.llm_judge_min_score must be within [1, 5]")
+        _require(1 <= self.llm_judge_min_score <= 5, "llm_judge_min_score", "must be within [1, 5]")
 
 
 @dataclass
 class TinyModelParams:
-    hidden_size: int = 64
-    num_hidden_layers: int = 2
-    num_attention_heads: int = 4
-    num_key_value_heads: int = 2
-    intermediate_size: int = 256
+    hidden_size: int
+    num_hidden_layers: int
+    num_attention_heads: int
+    num_key_value_heads: int
+    intermediate_size: int
 
     def check(self) -> None:
-        _require(
-            self.num_attention_heads % self.num_key_value_heads == 0,
-            "student.tiny.num_attention_heads must be a multiple of num_key_value_heads",
-        )
-        _require(
-            self.hidden_size % self.num_attention_heads == 0,
-            "student.tiny.hidden_size must be a multiple of num_attention_heads",
-        )
+        _require(self.num_attention_heads % self.num_key_value_heads == 0, "num_attention_heads", "must be a multiple of num_key_value_heads")
+        _require(self.hidden_size % self.num_attention_heads == 0, "hidden_size", "must be a multiple of num_attention_heads")
 
 
 @dataclass
 class StudentParams:
-    model: str = "smollm2-135m"
-    seed: int = 0
-    trust_remote_code: bool = False
-    tiny: TinyModelParams = field(default_factory=TinyModelParams)
+    model: str
+    seed: int
+    trust_remote_code: bool
+    tiny: TinyModelParams
 
 
 @dataclass
-class SftParams:
-    max_steps: int = 120
-    batch_size: int = 8
-    grad_accum: int = 1
-    learning_rate: float = 1.0e-4
-    warmup_ratio: float = 0.05
-    weight_decay: float = 0.0
-    max_length: int = 512
-    max_examples: int | None = None
-    precision: Literal["auto", "fp32", "bf16"] = "auto"
-    seed: int = 0
+class GenerationParams:
+    """How the student generates everywhere: RFT and GRPO sampling, evaluation, the benchmark, serving."""
+
+    max_new_tokens: int     # the longest answer the student may write
 
     def check(self) -> None:
-        _require(self.max_steps >= 1, "sft.max_steps must be >= 1")
-        _require(self.batch_size >= 1 and self.grad_accum >= 1, "sft.batch_size and sft.grad_accum must be >= 1")
-        _require(0 < self.learning_rate < 1, "sft.learning_rate must be within (0, 1)")
-        _require(0 <= self.warmup_ratio < 1, "sft.warmup_ratio must be within [0, 1)")
-
-
-class TrainsLikeSft:
-    """A section whose stage fine-tunes with the SFT trainer (rft, distill, prune's recovery)."""
-
-    def training(self) -> SftParams:
-        """The trainer settings, in the shape the SFT trainer takes."""
-        return SftParams(
-            max_steps=self.max_steps, batch_size=self.batch_size, learning_rate=self.learning_rate,
-            warmup_ratio=self.warmup_ratio, precision=self.precision, seed=self.seed,
-        )
+        _require(self.max_new_tokens >= 8, "max_new_tokens", "must be >= 8")
 
 
 @dataclass
-class RftParams(TrainsLikeSft):
+class TrainingParams:
+    """Settings of every fine-tuning run on trl's SFT trainer (sft, rft, distill, prune's recovery)."""
+
+    max_steps: int
+    batch_size: int
+    grad_accum: int
+    learning_rate: float
+    warmup_ratio: float     # a fraction of max_steps
+    weight_decay: float
+    max_length: int         # tokens per example (prompt + answer)
+    precision: Precision    # auto: bf16 where the CPU has bf16 instructions, else fp32
+    seed: int
+
+    min_steps: ClassVar[int] = 1
+
+    def check(self) -> None:
+        _require(self.max_steps >= self.min_steps, "max_steps", f"must be >= {self.min_steps}")
+        _require(self.batch_size >= 1, "batch_size", "must be >= 1")
+        _require(self.grad_accum >= 1, "grad_accum", "must be >= 1")
+        _check_learning_rate(self.learning_rate)
+        _require(0 <= self.warmup_ratio < 1, "warmup_ratio", "must be within [0, 1)")
+        _require(self.weight_decay >= 0, "weight_decay", "must be >= 0")
+        _require(self.max_length >= 16, "max_length", "must be >= 16")
+
+
+@dataclass
+class SftParams(TrainingParams):
+    """Fine-tuning on the accepted traces' answers."""
+
+    max_examples: int | None  # accepted traces used (null: all)
+
+    def check(self) -> None:
+        super().check()
+        _require(self.max_examples is None or self.max_examples >= 1, "max_examples", "must be >= 1 or null")
+
+
+@dataclass
+class CkdParams:
+    """Constrained knowledge distillation (see train/ckd.py)."""
+
+    top_k: int              # the teacher's most likely tokens the KL term covers
+    top_m: int              # the student's most likely tokens the tail term watches
+    tail_weight: float      # λ on the student's confident tokens outside the teacher's top-k
+    hard_label_weight: float  # + this x cross-entropy on the traces' answers (0: CKD only)
+
+    def check(self) -> None:
+        _require(self.top_k >= 1, "top_k", "must be >= 1")
+        _require(self.top_m >= 1, "top_m", "must be >= 1")
+        _require(self.tail_weight >= 0, "tail_weight", "must be >= 0")
+        _require(self.hard_label_weight >= 0, "hard_label_weight", "must be >= 0")
+
+
+@dataclass
+class RftParams(TrainingParams):
     """Rejection-sampling fine-tuning: the SFT student samples, the correct samples train it."""
 
-    prompts: int = 256            # train prompts sampled (null-free: capped at the accepted traces)
-    samples: int = 4              # k answers per prompt
-    temperature: float = 0.8
-    top_p: float = 0.95
-    max_new_tokens: int = 128
-    generation_batch_size: int = 32
-    max_steps: int = 30
-    batch_size: int = 8
-    learning_rate: float = 5.0e-5
-    warmup_ratio: float = 0.05
-    precision: Literal["auto", "fp32", "bf16"] = "auto"
-    seed: int = 0
+    prompts: int            # train prompts sampled (capped at the accepted traces)
+    samples: int            # answers per prompt
+    temperature: float
+    top_p: float
+    generation_batch_size: int
 
     def check(self) -> None:
-        _require(self.prompts >= 1 and self.samples >= 1, "rft.prompts and rft.samples must be >= 1")
-        _require(0.0 < self.temperature <= 2.0, "rft.temperature must be within (0, 2]: sampling needs it above 0")
-        _require(0.0 < self.top_p <= 1.0, "rft.top_p must be within (0, 1]")
-        _require(self.max_steps >= 1 and self.batch_size >= 1, "rft.max_steps and rft.batch_size must be >= 1")
-        _require(0 < self.learning_rate < 1, "rft.learning_rate must be within (0, 1)")
+        super().check()
+        _require(self.prompts >= 1, "prompts", "must be >= 1")
+        _require(self.samples >= 1, "samples", "must be >= 1")
+        _require(0.0 < self.temperature <= 2.0, "temperature", "must be within (0, 2]: sampling needs it above 0")
+        _require(0.0 < self.top_p <= 1.0, "top_p", "must be within (0, 1]")
+        _require(self.generation_batch_size >= 1, "generation_batch_size", "must be >= 1")
 
 
 @dataclass
-class DistillParams(TrainsLikeSft):
+class DistillParams(SftParams, CkdParams):
     """Constrained KD from a bigger white-box teacher sharing the student's tokenizer."""
 
-    teacher: str | None = None    # a fine-tuned model folder or Hugging Face id; null skips the stage
-    top_k: int = 100
-    top_m: int = 100
-    tail_weight: float = 10.0     # λ on the student's confident tokens outside the teacher's top-k
-    max_steps: int = 40
-    batch_size: int = 8
-    learning_rate: float = 5.0e-5
-    warmup_ratio: float = 0.05
-    max_examples: int | None = None
-    precision: Literal["auto", "fp32", "bf16"] = "auto"
-    seed: int = 0
+    teacher: str | None     # a fine-tuned model folder or Hugging Face id; null skips the stage
 
     def check(self) -> None:
-        _require(self.top_k >= 1 and self.top_m >= 1, "distill.top_k and distill.top_m must be >= 1")
-        _require(self.tail_weight >= 0, "distill.tail_weight must be >= 0")
-        _require(self.max_steps >= 1 and self.batch_size >= 1, "distill.max_steps and distill.batch_size must be >= 1")
-        _require(0 < self.learning_rate < 1, "distill.learning_rate must be within (0, 1)")
+        SftParams.check(self)
+        CkdParams.check(self)
 
 
 @dataclass
 class RlParams:
     """GRPO with the Sim-RL similarity as reward (trl's GRPOTrainer)."""
 
-    prompts: int = 256            # train prompts available to RL
-    steps: int = 12
-    group_size: int = 4           # completions per prompt (GRPO's num_generations)
-    prompts_per_step: int = 4
-    beta: float = 0.0             # KL coefficient against the starting model (0: no reference model)
-    learning_rate: float = 1.0e-6
-    temperature: float = 1.0
-    max_new_tokens: int = 128
-    dynamic_filtering: bool = True  # drop groups whose rewards are all equal
-    precision: Literal["auto", "fp32", "bf16"] = "auto"
-    seed: int = 0
+    prompts: int            # train prompts available to RL
+    steps: int
+    group_size: int         # completions per prompt (GRPO's num_generations)
+    prompts_per_step: int
+    beta: float             # KL coefficient against the starting model (0: no reference model)
+    learning_rate: float
+    temperature: float
+    dynamic_filtering: bool  # drop groups whose rewards are all equal
+    precision: Precision
+    seed: int
 
     def check(self) -> None:
-        _require(self.group_size >= 2, "rl.group_size must be >= 2: GRPO compares completions within a group")
-        _require(self.steps >= 1 and self.prompts_per_step >= 1 and self.prompts >= 1, "rl.steps, rl.prompts and rl.prompts_per_step must be >= 1")
-        _require(self.beta >= 0, "rl.beta must be >= 0")
-        _require(0 < self.learning_rate < 1, "rl.learning_rate must be within (0, 1)")
-        _require(0.0 < self.temperature <= 2.0, "rl.temperature must be within (0, 2]")
+        _require(self.group_size >= 2, "group_size", "must be >= 2: GRPO compares completions within a group")
+        for key in ("steps", "prompts", "prompts_per_step"):
+            _require(getattr(self, key) >= 1, key, "must be >= 1")
+        _require(self.beta >= 0, "beta", "must be >= 0")
+        _check_learning_rate(self.learning_rate)
+        _require(0.0 < self.temperature <= 2.0, "temperature", "must be within (0, 2]")
 
 
 @dataclass
-class PruneParams(TrainsLikeSft):
+class PruneParams(SftParams, CkdParams):
     """Structured pruning of the best stage-2 model, then CKD recovery from its unpruned self."""
 
-    source: str = "models/sft"    # the model folder to compress
-    target_ratio: float = 0.8     # parameters kept, of the source's (the MLP width is rounded down to reach it)
-    heads_per_group: int | None = None  # query heads kept per KV group (null: keep every head)
-    importance: Literal["taylor", "magnitude"] = "taylor"
-    calibration_examples: int = 8  # train examples whose loss gradients Taylor importance reads
-    round_to: int = 32            # the MLP width stays a multiple of this
-    dev_examples: int = 24        # dev slice scored (teacher-forced) before and after recovery
-    top_k: int = 100
-    top_m: int = 100
-    tail_weight: float = 10.0
-    hard_label_weight: float = 1.0  # + cross-entropy on the traces' answers (0: CKD only)
-    max_steps: int = 20           # recovery steps (0: no recovery)
-    batch_size: int = 8
-    learning_rate: float = 2.0e-4
-    warmup_ratio: float = 0.05
-    max_examples: int | None = None
-    precision: Literal["auto", "fp32", "bf16"] = "auto"
-    seed: int = 0
+    source: str             # the model folder to compress
+    target_ratio: float     # parameters kept, of the source's
+    heads_per_group: int | None  # query heads kept per KV group (null: keep every head)
+    importance: Literal["taylor", "magnitude"]
+    calibration_examples: int  # train examples whose loss gradients Taylor importance reads
+    round_to: int           # the MLP width stays a multiple of this
+    dev_examples: int       # dev slice scored (teacher-forced) before and after recovery
+
+    min_steps: ClassVar[int] = 0  # 0 recovery steps: prune only
 
     def check(self) -> None:
-        _require(0 < self.target_ratio <= 1, "prune.target_ratio must be within (0, 1]")
-        _require(self.heads_per_group is None or self.heads_per_group >= 1, "prune.heads_per_group must be >= 1 or null")
-        _require(self.round_to >= 1 and self.calibration_examples >= 1, "prune.round_to and prune.calibration_examples must be >= 1")
-        _require(self.dev_examples >= 1, "prune.dev_examples must be >= 1")
-        _require(self.top_k >= 1 and self.top_m >= 1 and self.tail_weight >= 0, "prune.top_k and prune.top_m must be >= 1, prune.tail_weight >= 0")
-        _require(self.hard_label_weight >= 0, "prune.hard_label_weight must be >= 0")
-        _require(self.max_steps >= 0 and self.batch_size >= 1, "prune.max_steps must be >= 0 and prune.batch_size >= 1")
-        _require(0 < self.learning_rate < 1, "prune.learning_rate must be within (0, 1)")
+        SftParams.check(self)
+        CkdParams.check(self)
+        _require(0 < self.target_ratio <= 1, "target_ratio", "must be within (0, 1]")
+        _require(self.heads_per_group is None or self.heads_per_group >= 1, "heads_per_group", "must be >= 1 or null")
+        _require(self.round_to >= 1, "round_to", "must be >= 1")
+        _require(self.calibration_examples >= 1, "calibration_examples", "must be >= 1")
+        _require(self.dev_examples >= 1, "dev_examples", "must be >= 1")
 
 
 @dataclass
 class QuantizeParams:
     """Export to onnxruntime-genai (ONNX with a KV cache) and weight-only quantization."""
 
-    precision: Literal["int4", "int8", "fp32"] = "int8"
-    block_size: int = 32          # weights per quantization scale
-    accuracy_level: int = 4       # MatMulNBits compute: 4 = int8 activations, 1 = fp32
-    threads: int = 2              # intra-op threads of the deployed session
-    check_examples: int = 8       # dev examples for top-1 agreement with PyTorch
+    precision: Literal["int4", "int8", "fp32"]
+    block_size: int         # weights per quantization scale
+    accuracy_level: int     # MatMulNBits compute: 4 = int8 activations, 1 = fp32
+    threads: int            # intra-op threads of the deployed session
+    check_examples: int     # dev examples for top-1 agreement with PyTorch
 
     def check(self) -> None:
-        _require(self.block_size in (16, 32, 64, 128, 256), "quantize.block_size must be one of 16, 32, 64, 128, 256")
-        _require(self.accuracy_level in (1, 2, 3, 4), "quantize.accuracy_level must be one of 1, 2, 3, 4")
-        _require(self.threads >= 1 and self.check_examples >= 1, "quantize.threads and quantize.check_examples must be >= 1")
+        _require(self.block_size in (16, 32, 64, 128, 256), "block_size", "must be one of 16, 32, 64, 128, 256")
+        _require(self.accuracy_level in (1, 2, 3, 4), "accuracy_level", "must be one of 1, 2, 3, 4")
+        _require(self.threads >= 1, "threads", "must be >= 1")
+        _require(self.check_examples >= 1, "check_examples", "must be >= 1")
 
 
 @dataclass
 class BenchmarkParams:
     """Per-request latency of the deployed runtime against PyTorch fp32 and llama.cpp."""
 
-    requests: int = 8             # test requests timed per runtime, batch 1
-    max_new_tokens: int = 160
-    threads: int = 2
-    llama_cpp: bool = True        # also llama.cpp at Q8_0 and Q4_0, where llama-cpp-python is installed
+    requests: int           # test requests timed per runtime, batch 1
+    threads: int
+    llama_cpp: bool         # also llama.cpp at Q8_0 and Q4_0, where llama-cpp-python is installed
 
     def check(self) -> None:
-        _require(self.requests >= 1 and self.threads >= 1, "benchmark.requests and benchmark.threads must be >= 1")
-        _require(self.max_new_tokens >= 8, "benchmark.max_new_tokens must be >= 8")
+        _require(self.requests >= 1, "requests", "must be >= 1")
+        _require(self.threads >= 1, "threads", "must be >= 1")
 
 
 @dataclass
 class EvaluateParams:
-    split: Literal["dev", "test"] = "test"
-    limit: int | None = None
-    batch_size: int = 16
-    max_new_tokens: int = 160
-    latency_samples: int = 12
-    threads: int | None = None
-    precision: Literal["auto", "fp32", "bf16"] = "auto"  # PyTorch models; auto: bf16 where the CPU has it
+    split: Literal["dev", "test"]
+    limit: int | None
+    batch_size: int
+    latency_samples: int
+    threads: int | None
+    precision: Precision    # PyTorch models
 
     def check(self) -> None:
-        _require(self.batch_size >= 1, "evaluate.batch_size must be >= 1")
-        _require(self.max_new_tokens >= 8, "evaluate.max_new_tokens must be >= 8")
-        _require(self.latency_samples >= 1, "evaluate.latency_samples must be >= 1")
+        _require(self.limit is None or self.limit >= 1, "limit", "must be >= 1 or null")
+        _require(self.batch_size >= 1, "batch_size", "must be >= 1")
+        _require(self.latency_samples >= 1, "latency_samples", "must be >= 1")
+        _require(self.threads is None or self.threads >= 1, "threads", "must be >= 1 or null")
 
 
 @dataclass
 class ReportParams:
-    cpu_price_per_hour: float = 0.10
-    title: str = "supertiny report"
+    cpu_price_per_hour: float
+    title: str
 
 
 @dataclass
 class Params:
-    prepare: PrepareParams = field(default_factory=PrepareParams)
-    teach: TeachParams = field(default_factory=TeachParams)
-    judge: JudgeParams = field(default_factory=JudgeParams)
-    student: StudentParams = field(default_factory=StudentParams)
-    sft: SftParams = field(default_factory=SftParams)
-    rft: RftParams = field(default_factory=RftParams)
-    distill: DistillParams = field(default_factory=DistillParams)
-    rl: RlParams = field(default_factory=RlParams)
-    prune: PruneParams = field(default_factory=PruneParams)
-    quantize: QuantizeParams = field(default_factory=QuantizeParams)
-    benchmark: BenchmarkParams = field(default_factory=BenchmarkParams)
-    evaluate: EvaluateParams = field(default_factory=EvaluateParams)
-    report: ReportParams = field(default_factory=ReportParams)
-
-
-def _require(condition: bool, message: str) -> None:
-    if not condition:
-        raise SupertinyError(f"{PARAMS_FILE}: {message}")
+    prepare: PrepareParams
+    teach: TeachParams
+    judge: JudgeParams
+    student: StudentParams
+    generation: GenerationParams
+    sft: SftParams
+    rft: RftParams
+    distill: DistillParams
+    rl: RlParams
+    prune: PruneParams
+    quantize: QuantizeParams
+    benchmark: BenchmarkParams
+    evaluate: EvaluateParams
+    report: ReportParams
 
 
 def load_params(path: str | Path = PARAMS_FILE) -> Params:
@@ -333,6 +355,12 @@ def load_params(path: str | Path = PARAMS_FILE) -> Params:
     return _build(Params, raw, prefix="", source=str(path))
 
 
+def section_from_dict(cls: type, data: Any, source: str):
+    """Validate `data` as a params section of type `cls` (e.g. the teach params recorded in a
+    model card), with the same one-line errors as params.yaml, naming `source`."""
+    return _build(cls, data, prefix="", source=source)
+
+
 def _build(cls: type, raw: Any, prefix: str, source: str):
     if not isinstance(raw, dict):
         raise SupertinyError(f"{source}: {prefix.rstrip('.') or 'top level'} must be a mapping")
@@ -343,17 +371,17 @@ def _build(cls: type, raw: Any, prefix: str, source: str):
             close = difflib.get_close_matches(str(key), names, n=1)
             hint = f" (did you mean {close[0]!r}?)" if close else f" (known: {', '.join(names)})"
             raise SupertinyError(f"{source}: unknown key {prefix + str(key)!r}{hint}")
-    values = {}
-    for name in names:
-        if name in raw:
-            values[name] = _coerce(hints[name], raw[name], prefix + name, source)
+    missing = [name for name in names if name not in raw]
+    if missing:
+        raise SupertinyError(f"{source}: missing key {prefix + missing[0]!r} (every param is set in params.yaml; the code has no defaults)")
+    values = {name: _coerce(hints[name], raw[name], prefix + name, source) for name in names}
     instance = cls(**values)
     check = getattr(instance, "check", None)
     if check is not None:
         try:
             check()
-        except SupertinyError as error:
-            raise SupertinyError(str(error).replace(PARAMS_FILE, source, 1)) from None
+        except _Invalid as invalid:
+            raise SupertinyError(f"{source}: {prefix}{invalid.key} {invalid.problem}") from None
     return instance
 
 

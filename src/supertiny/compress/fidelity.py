@@ -12,21 +12,12 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
-from supertiny.prompting import END_OF_TURN, answer_message, student_messages
+from supertiny.prompting import answer_ids, answer_message, student_messages
 
 
 def answer_sequences(tokenizer, task, examples: list[dict]) -> list[tuple[list[int], int]]:
-    """(token ids of prompt + gold answer up to its end-of-turn token, prompt length) per
-    example: greedy decoding stops at that token, so nothing after it is scored."""
-    end_id = tokenizer.convert_tokens_to_ids(END_OF_TURN)
-    sequences = []
-    for example in examples:
-        messages = student_messages(task, example)
-        prompt = tokenizer.apply_chat_template(messages, add_generation_prompt=True, tokenize=True, return_dict=False)
-        full = tokenizer.apply_chat_template(messages + [answer_message(example["gold"])], tokenize=True, return_dict=False)
-        end = full.index(end_id, len(prompt)) + 1
-        sequences.append((full[:end], len(prompt)))
-    return sequences
+    """(token ids of prompt + gold answer up to its end-of-turn token, prompt length) per example."""
+    return [answer_ids(tokenizer, student_messages(task, e), [answer_message(e["gold"])]) for e in examples]
 
 
 @torch.inference_mode()

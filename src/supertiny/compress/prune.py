@@ -18,8 +18,9 @@ from dataclasses import asdict, dataclass
 import torch
 import torch_pruning as tp
 
+from supertiny.checkpoints import count_parameters
 from supertiny.errors import SupertinyError
-from supertiny.train.student import count_parameters
+from supertiny.prompting import answer_ids
 
 IMPORTANCES = ("magnitude", "taylor")
 
@@ -97,11 +98,10 @@ def taylor_gradients(model, tokenizer, rows: list[dict]) -> None:
     model.zero_grad()
     model.train()
     for row in rows:
-        prompt = tokenizer.apply_chat_template(row["prompt"], add_generation_prompt=True, tokenize=True, return_dict=False)
-        full = tokenizer.apply_chat_template(row["prompt"] + row["completion"], tokenize=True, return_dict=False)
+        full, start = answer_ids(tokenizer, row["prompt"], row["completion"])
         ids = torch.tensor([full])
         labels = ids.clone()
-        labels[0, : len(prompt)] = -100
+        labels[0, :start] = -100
         model(input_ids=ids, labels=labels, use_cache=False).loss.backward()
     model.eval()
 

@@ -62,6 +62,6 @@ class GenaiModel:
 class GenaiPredictor(TokenPredictor):
     """The deployed model (card kind `ort-genai`) answering task examples."""
 
-    def __init__(self, folder: str | Path, task, max_new_tokens: int = 160):
+    def __init__(self, folder: str | Path, task, max_new_tokens: int):
         runtime = GenaiModel(folder)
         super().__init__(runtime, runtime.tokenizer, task, max_new_tokens, read_card(folder).get("parameters"), weights_bytes(folder))

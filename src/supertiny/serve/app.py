@@ -117,7 +117,7 @@ def serve(
     import uvicorn
 
     from supertiny.jsonl import read_json
-    from supertiny.runtime.predictor import load_predictor
+    from supertiny.runtime.loading import load_predictor
 
     default_context = read_json(context_file) if context_file else None
     if default_context is not None:
@@ -125,7 +125,7 @@ def serve(
             task.student_context(default_context)
         except Exception as error:
             raise SupertinyError(f"{context_file}: not a valid {task.name} context ({type(error).__name__}: {error})") from None
-    predictor = load_predictor(folder, task, max_new_tokens=limits.max_tokens_cap)
+    predictor = load_predictor(folder, task, limits.max_tokens_cap)  # the batcher sets each batch's own limit
     app = create_app(
         predictor, task, model_name or Path(folder).resolve().name, limits, default_context,
         api_key=os.environ.get(api_key_env) or None, max_batch=max_batch, max_queue=max_queue,

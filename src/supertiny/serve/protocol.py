@@ -16,7 +16,7 @@ import time
 import uuid
 from dataclasses import dataclass
 
-from supertiny.runtime.predictor import Prediction
+from supertiny.runtime.prediction import Prediction
 
 
 class RequestError(Exception):
@@ -35,6 +35,7 @@ class RequestError(Exception):
 class Limits:
     max_tokens_cap: int = 256
     max_input_chars: int = 2000
+    default_max_tokens: int | None = None  # for requests that set none; None: the cap
 
 
 @dataclass
@@ -73,7 +74,7 @@ def parse_request(body: bytes, model_name: str, task, limits: Limits, default_co
         )
     max_tokens = payload.get("max_completion_tokens", payload.get("max_tokens"))
     if max_tokens is None:
-        max_tokens = limits.max_tokens_cap
+        max_tokens = min(limits.default_max_tokens or limits.max_tokens_cap, limits.max_tokens_cap)
     if not isinstance(max_tokens, int) or isinstance(max_tokens, bool) or max_tokens < 1:
         raise RequestError(400, f"max_tokens must be a positive integer; got {max_tokens!r}", "max_tokens")
     if max_tokens > limits.max_tokens_cap:

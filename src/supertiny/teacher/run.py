@@ -23,7 +23,7 @@ EXAMPLE_KEYS = ("id", "input", "context", "category")
 
 
 def trace_record(example: dict, result: TraceResult, backend: ChatBackend, agreement: float = 1.0, samples: int = 1) -> dict:
-    """The trace in OpenAI chat format plus what the later stages need (see DESIGN.md)."""
+    """The trace in OpenAI chat format plus what the later stages need (docs/data-contracts.md)."""
     return {
         **{key: example[key] for key in EXAMPLE_KEYS},
         "messages": result.messages,

@@ -1,4 +1,5 @@
-"""What every trainer here shares: CPU-safe trl configs, precision choice, training curves."""
+"""What every trainer here shares: CPU-safe trl configs, training curves and their metrics,
+the completion-only loss."""
 
 from __future__ import annotations
 
@@ -8,23 +9,8 @@ import torch
 import torch.nn.functional as F
 from transformers import TrainerCallback
 
+from supertiny.checkpoints import use_bf16
 from supertiny.jsonl import write_json
-
-_BF16_FLAGS = ("avx512_bf16", "amx_bf16")
-
-
-def cpu_has_fast_bf16() -> bool:
-    """bf16 autocast roughly doubles CPU training speed where the CPU has bf16 instructions;
-    without them it is much slower than fp32."""
-    try:
-        flags = Path("/proc/cpuinfo").read_text()
-    except OSError:
-        return False
-    return any(flag in flags for flag in _BF16_FLAGS)
-
-
-def use_bf16(precision: str) -> bool:
-    return precision == "bf16" or (precision == "auto" and cpu_has_fast_bf16())
 
 
 def cpu_training_kwargs(precision: str, seed: int) -> dict:
@@ -64,6 +50,19 @@ class TrainingCurves(TrainerCallback):
 
     def last(self, key: str) -> float | None:
         return next((row[key] for row in reversed(self.rows) if key in row), None)
+
+
+def trainer_metrics(result, curves: TrainingCurves, prefix: str = "") -> dict:
+    """What every training stage reports of a finished `trainer.train()`: mean and last
+    logged loss, steps, wall time, and the last value of each other curve it recorded
+    (e.g. `final_teacher_agreement`); `prefix` names them within a stage's metrics."""
+    metrics = {
+        "train_loss": round(float(result.training_loss), 4),
+        "steps": int(result.global_step),
+        **{f"final_{key}": curves.last(key) for key in curves.keys if key not in ("learning_rate", "grad_norm") and curves.last(key) is not None},
+        "train_seconds": round(float(result.metrics.get("train_runtime", 0.0)), 1),
+    }
+    return {prefix + key: value for key, value in metrics.items()}
 
 
 def completion_hidden_states(model, inputs: dict) -> tuple[torch.Tensor, torch.Tensor]:

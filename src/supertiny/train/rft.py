@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import torch
 from tqdm import tqdm
 
-from supertiny.prompting import answer_message, student_messages
+from supertiny.prompting import answer_message, prompt_text, student_messages
 from supertiny.score import exact_match, sim_rl
 from supertiny.tool_format import Answer, parse_answer
 
@@ -43,7 +43,7 @@ def sample_answers(model, tokenizer, task, examples: list[dict], n: int, tempera
     texts: list[list[str]] = []
     for start in tqdm(range(0, len(examples), prompts_per_batch), desc="rft sample", unit="batch"):
         batch = examples[start : start + prompts_per_batch]
-        prompts = [tokenizer.apply_chat_template(student_messages(task, e), tokenize=False, add_generation_prompt=True) for e in batch]
+        prompts = [prompt_text(tokenizer, task, e) for e in batch]
         encoded = tokenizer(prompts, return_tensors="pt", padding=True, add_special_tokens=False)
         output = model.generate(
             **encoded, do_sample=True, temperature=temperature, top_p=top_p, num_return_sequences=n,

@@ -17,7 +17,6 @@ import trl.trainer.utils as trl_utils
 from datasets import Dataset
 from trl import GRPOConfig, GRPOTrainer
 
-from supertiny.params import RlParams
 from supertiny.prompting import student_messages
 from supertiny.score import sim_rl
 from supertiny.tool_format import Answer, parse_answer
@@ -106,26 +105,31 @@ def rl_rows(task, traces: list[dict], limit: int, seed: int) -> list[dict]:
     return [{"prompt": student_messages(task, t), "reference": json.dumps(t["final"])} for t in chosen]
 
 
-def make_grpo_trainer(model, tokenizer, task, rows: list[dict], params: RlParams, work_dir: str, callbacks=()) -> GRPOTrainer:
-    batch = params.prompts_per_step * params.group_size
+def make_grpo_trainer(
+    model, tokenizer, task, rows: list[dict], work_dir: str, callbacks=(), *, steps: int, prompts_per_step: int,
+    group_size: int, learning_rate: float, beta: float, temperature: float, max_new_tokens: int,
+    dynamic_filtering: bool, precision: str, seed: int,
+) -> GRPOTrainer:
+    """GRPO over `rows` (prompt + JSON reference answer): each step samples `group_size`
+    answers for each of `prompts_per_step` prompts and scores them with the Sim-RL reward."""
     config = GRPOConfig(
         output_dir=work_dir,
-        max_steps=params.steps,
-        per_device_train_batch_size=batch,
-        num_generations=params.group_size,
-        learning_rate=params.learning_rate,
+        max_steps=steps,
+        per_device_train_batch_size=prompts_per_step * group_size,
+        num_generations=group_size,
+        learning_rate=learning_rate,
         lr_scheduler_type="constant",
-        beta=params.beta,
-        temperature=params.temperature,
-        max_completion_length=params.max_new_tokens,
+        beta=beta,
+        temperature=temperature,
+        max_completion_length=max_new_tokens,
         pad_to_multiple_of=32,
-        **cpu_training_kwargs(params.precision, params.seed),
+        **cpu_training_kwargs(precision, seed),
     )
     tokenizer.padding_side = "left"
     score_completion_positions_only()
     return FilteringGRPOTrainer(
         model=model, args=config, reward_funcs=[SimilarityReward(task)], train_dataset=Dataset.from_list(rows),
-        processing_class=tokenizer, callbacks=list(callbacks), dynamic_filtering=params.dynamic_filtering,
+        processing_class=tokenizer, callbacks=list(callbacks), dynamic_filtering=dynamic_filtering,
     )
 
 

@@ -12,9 +12,9 @@ import random
 from datasets import Dataset
 from trl import SFTConfig, SFTTrainer
 
-from supertiny.params import SftParams
+from supertiny.params import TrainingParams
 from supertiny.prompting import answer_message, student_messages
-from supertiny.train.common import CompletionOnlyLossMixin, TrainingCurves, cpu_training_kwargs
+from supertiny.train.common import CompletionOnlyLossMixin, TrainingCurves, cpu_training_kwargs, trainer_metrics
 
 
 class CompletionSFTTrainer(CompletionOnlyLossMixin, SFTTrainer):
@@ -28,7 +28,7 @@ def sft_rows(task, traces: list[dict], max_examples: int | None, seed: int) -> l
 
 
 def make_sft_trainer(
-    model, tokenizer, rows: list[dict], params: SftParams, work_dir: str, callbacks=(), trainer_class=None, **trainer_kwargs
+    model, tokenizer, rows: list[dict], params: TrainingParams, work_dir: str, callbacks=(), trainer_class=None, **trainer_kwargs
 ) -> SFTTrainer:
     """An SFT trainer on prompt/completion rows; `trainer_class` swaps the loss (e.g. CKDTrainer)."""
     config = SFTConfig(
@@ -51,15 +51,7 @@ def make_sft_trainer(
     )
 
 
-def train_sft(model, tokenizer, rows: list[dict], params: SftParams, work_dir: str, curves_path: str) -> dict:
+def train_sft(model, tokenizer, rows: list[dict], params: TrainingParams, work_dir: str, curves_path: str) -> dict:
     curves = TrainingCurves(curves_path)
     trainer = make_sft_trainer(model, tokenizer, rows, params, work_dir, [curves])
-    result = trainer.train()
-    return {
-        "train_loss": round(float(result.training_loss), 4),
-        "final_loss": curves.last("loss"),
-        "steps": int(result.global_step),
-        "examples": len(rows),
-        "bf16": bool(trainer.args.bf16),
-        "train_seconds": round(float(result.metrics.get("train_runtime", 0.0)), 1),
-    }
+    return {"examples": len(rows), "bf16": bool(trainer.args.bf16), **trainer_metrics(trainer.train(), curves)}

@@ -117,27 +117,3 @@ def adopt_chat_format(model, tokenizer) -> None:
     model.generation_config.do_sample = False
     for key in ("temperature", "top_p", "top_k"):
         setattr(model.generation_config, key, None)
-
-
-def count_parameters(model) -> int:
-    """Distinct parameters (tied embeddings counted once)."""
-    return sum(p.numel() for p in {id(p): p for p in model.parameters()}.values())
-
-
-def save_model(model, tokenizer, folder: str | Path) -> None:
-    folder = Path(folder)
-    folder.mkdir(parents=True, exist_ok=True)
-    model.save_pretrained(folder, safe_serialization=True)
-    tokenizer.save_pretrained(folder)
-
-
-def load_model(folder: str | Path, dtype=torch.float32):
-    """A student saved by this pipeline (safetensors only, no remote code)."""
-    from transformers import AutoModelForCausalLM, AutoTokenizer
-
-    folder = Path(folder)
-    if not (folder / "config.json").exists():
-        raise SupertinyError(f"{folder}: not a model folder (no config.json)")
-    tokenizer = AutoTokenizer.from_pretrained(folder)
-    model = AutoModelForCausalLM.from_pretrained(folder, dtype=dtype, use_safetensors=True)
-    return model, tokenizer

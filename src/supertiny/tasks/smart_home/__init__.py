@@ -1,4 +1,4 @@
-"""The built-in task: function calling for a connected home (see DESIGN.md)."""
+"""The built-in task: function calling for a connected home (README, The pipeline; docs/data-contracts.md)."""
 
 from __future__ import annotations
 

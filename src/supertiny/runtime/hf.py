@@ -1,0 +1,71 @@
+"""A transformers model the pipeline saved, answering in PyTorch: the training stages'
+models, and the baseline the deployed runtime is measured against."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import torch
+
+from supertiny.checkpoints import count_parameters, load_model, use_bf16
+from supertiny.prompting import prompt_text
+from supertiny.runtime.files import weights_bytes
+from supertiny.runtime.prediction import Prediction
+from supertiny.tool_format import parse_answer
+
+
+class HFPredictor:
+    """Greedy generation with a KV cache; batches are left-padded."""
+
+    def __init__(self, folder: str | Path | None, task, max_new_tokens: int, loaded=None, precision: str = "fp32"):
+        """`loaded`: a (model, tokenizer) already in memory (e.g. mid-stage), instead of `folder`.
+        `precision`: bf16 halves decoding time on CPUs with bf16 instructions (auto picks it there)."""
+        self.model, self.tokenizer = loaded or load_model(folder)
+        if use_bf16(precision):
+            self.model.to(torch.bfloat16)
+        self.model.eval()
+        self.tokenizer.padding_side = "left"
+        self.task = task
+        self.max_new_tokens = max_new_tokens
+        self.parameters = count_parameters(self.model)
+        self.model_bytes = weights_bytes(folder) if folder else None
+
+    @torch.inference_mode()
+    def predict(self, examples: list[dict], batch_size: int = 1) -> list[Prediction]:
+        predictions = []
+        for start in range(0, len(examples), batch_size):
+            batch = [prompt_text(self.tokenizer, self.task, e) for e in examples[start : start + batch_size]]
+            encoded = self.tokenizer(batch, return_tensors="pt", padding=True, add_special_tokens=False)
+            clock = _FirstTokenClock() if len(batch) == 1 else None
+            output = self.model.generate(
+                **encoded, max_new_tokens=self.max_new_tokens, do_sample=False, pad_token_id=self.tokenizer.pad_token_id,
+                streamer=clock,
+            )
+            end = time.perf_counter()
+            width = encoded["input_ids"].shape[1]
+            for row, mask in zip(output, encoded["attention_mask"]):
+                new = row[width:]
+                new = new[new != self.tokenizer.pad_token_id] if self.tokenizer.pad_token_id is not None else new
+                text = self.tokenizer.decode(new, skip_special_tokens=True)
+                prediction = Prediction(text, parse_answer(text), int(mask.sum()), int(len(new)))
+                if clock and clock.first:
+                    prediction.prefill_seconds, prediction.decode_seconds = clock.first - clock.start, end - clock.first
+                predictions.append(prediction)
+        return predictions
+
+
+class _FirstTokenClock:
+    """A generate() streamer that only notes the time: generate hands it the prompt first,
+    then each new token, so the second call marks the end of the prefill."""
+
+    def __init__(self):
+        self.start, self.first, self.calls = time.perf_counter(), None, 0
+
+    def put(self, value) -> None:
+        self.calls += 1
+        if self.calls == 2:
+            self.first = time.perf_counter()
+
+    def end(self) -> None:
+        pass

@@ -1,0 +1,83 @@
+"""dvc.yaml must name every source file a stage runs, so that editing one reruns that stage
+(and only the stages it can change): each stage's Python import closure, read statically,
+must lie within its declared deps."""
+
+from __future__ import annotations
+
+import ast
+import re
+import shlex
+from pathlib import Path
+
+import pytest
+import yaml
+
+from import_graph import closure
+
+ROOT = Path(__file__).resolve().parents[1]
+PIPELINE = yaml.safe_load((ROOT / "dvc.yaml").read_text())["stages"]
+
+
+def stage_definitions() -> dict[str, dict]:
+    """name -> definition; a `foreach` stage counts once (its items share one deps list)."""
+    return {name: stage.get("do", stage) for name, stage in PIPELINE.items()}
+
+
+def script_of(stage: dict) -> Path:
+    words = shlex.split(stage["cmd"])
+    assert words[0] == "python", f"expected `python stages/...`, got {stage['cmd']!r}"
+    return ROOT / words[1]
+
+
+def inert(path: Path) -> bool:
+    """A package's `__init__.py` that holds only a docstring and constants: it cannot change
+    what a stage produces (one that gains code must be listed like any module)."""
+    if path.name != "__init__.py":
+        return False
+    body = ast.parse(path.read_text(encoding="utf-8")).body
+    return all(isinstance(node, ast.Expr) and isinstance(node.value, ast.Constant) or
+               isinstance(node, ast.Assign) and isinstance(node.value, ast.Constant) for node in body)
+
+
+def covered(path: Path, deps: list[str]) -> bool:
+    relative = path.relative_to(ROOT)
+    return any(relative == Path(dep) or Path(dep) in relative.parents for dep in deps if "${" not in dep)
+
+
+@pytest.mark.parametrize("name", sorted(stage_definitions()))
+def test_every_source_file_a_stage_runs_is_one_of_its_deps(name):
+    stage = stage_definitions()[name]
+    script = script_of(stage)
+    reached = {script, *closure(script)}
+    missing = sorted(str(p.relative_to(ROOT)) for p in reached if not inert(p) and not covered(p, stage["deps"]))
+    assert not missing, f"dvc.yaml: stage {name!r} runs these files but does not list them in deps: {missing}"
+
+
+@pytest.mark.parametrize("name", sorted(stage_definitions()))
+def test_every_source_dep_exists(name):
+    sources = [dep for dep in stage_definitions()[name]["deps"] if dep.startswith(("src/", "stages/"))]
+    assert [dep for dep in sources if not (ROOT / dep).exists()] == []
+
+
+def test_the_params_module_is_a_dep_of_every_stage_that_loads_params():
+    params_module = ROOT / "src/supertiny/params.py"
+    for name, stage in stage_definitions().items():
+        if params_module in closure(script_of(stage)):
+            assert covered(params_module, stage["deps"]), name
+
+
+def params_read(script: Path) -> set[str]:
+    """`section` or `section.key` for each params value a stage script reads (`params.rft`,
+    `params.prune.source`, `load_params().report`)."""
+    text = script.read_text(encoding="utf-8")
+    found = {".".join(filter(None, m)) for m in re.findall(r"\bparams\.([a-z_]+)(?:\.([a-z_]+))?", text)}
+    found |= set(re.findall(r"load_params\(\)\.([a-z_]+)", text))
+    return found - {"yaml"}
+
+
+@pytest.mark.parametrize("name", sorted(stage_definitions()))
+def test_every_param_a_stage_reads_is_declared(name):
+    stage = stage_definitions()[name]
+    declared = set(stage.get("params", []))
+    undeclared = [key for key in params_read(script_of(stage)) if key not in declared and key.split(".")[0] not in declared]
+    assert not undeclared, f"dvc.yaml: stage {name!r} reads params it does not declare: {sorted(undeclared)}"
