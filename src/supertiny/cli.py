@@ -27,6 +27,12 @@ def _predict(args: argparse.Namespace) -> None:
         print(json.dumps({"id": example.get("id"), "answer": answer, "raw": None if answer is not None else prediction.text}))
 
 
+SERVE_SIZES = (
+    "--max-tokens-cap", "--max-input-chars", "--max-prompt-tokens", "--max-context-bytes", "--max-batch", "--max-queue",
+    "--max-connections",
+)
+
+
 def _serve(args: argparse.Namespace) -> None:
     from supertiny.errors import SupertinyError
     from supertiny.params import load_params
@@ -34,17 +40,21 @@ def _serve(args: argparse.Namespace) -> None:
     from supertiny.serve.protocol import Limits
     from supertiny.tasks import get_task
 
-    if min(args.max_tokens_cap, args.max_batch, args.max_queue, args.max_input_chars) < 1:
-        raise SupertinyError("serve: --max-tokens-cap, --max-batch, --max-queue and --max-input-chars must be >= 1")
+    if small := [name for name in SERVE_SIZES if getattr(args, name[2:].replace("-", "_")) < 1]:
+        raise SupertinyError(f"serve: {', '.join(small)} must be >= 1")
+    if args.read_timeout <= 0:
+        raise SupertinyError("serve: --read-timeout must be > 0")
     if args.threads:
         import torch
 
         torch.set_num_threads(args.threads)
     params = load_params(args.params)
-    limits = Limits(args.max_tokens_cap, args.max_input_chars, params.generation.max_new_tokens)
+    limits = Limits(
+        args.max_tokens_cap, args.max_input_chars, params.generation.max_new_tokens, args.max_context_bytes, args.max_prompt_tokens,
+    )
     serve(
         args.model, get_task(params.prepare.task), args.host, args.port, args.model_name,
-        limits, args.context, args.api_key_env, args.max_batch, args.max_queue,
+        limits, args.context, args.api_key_env, args.max_batch, args.max_queue, args.max_connections, args.read_timeout,
     )
 
 
@@ -90,8 +100,18 @@ def build_parser() -> argparse.ArgumentParser:
                        help="largest max_tokens a request may ask for (default: 256); requests that set none get "
                             "generation.max_new_tokens from the params file, within this cap")
     serve.add_argument("--max-input-chars", type=int, default=2000, help="longest user message accepted (default: 2000)")
+    serve.add_argument("--max-prompt-tokens", type=int, default=1024,
+                       help="longest prompt (instructions, context, user message) in tokens; longer ones get 413 before "
+                            "they are queued (default: 1024; with --max-tokens-cap, within the model's positions)")
+    serve.add_argument("--max-context-bytes", type=int, default=65536,
+                       help="largest context, as JSON, rendered for the model; larger ones get 413 (default: 65536)")
     serve.add_argument("--max-batch", type=int, default=8, help="requests decoded together (default: 8)")
     serve.add_argument("--max-queue", type=int, default=256, help="requests waiting before new ones get 503 (default: 256)")
+    serve.add_argument("--max-connections", type=int, default=512,
+                       help="open connections; past it the longest-idle one is closed (default: 512)")
+    serve.add_argument("--read-timeout", type=float, default=10.0,
+                       help="seconds a connection has to send a request's head (after connecting or its last answer) "
+                            "and then its body (default: 10)")
     serve.add_argument("--api-key-env", default="SUPERTINY_API_KEY",
                        help="environment variable holding the bearer token clients must send; unset: no auth (default: SUPERTINY_API_KEY)")
     serve.add_argument("--threads", type=int, help="torch threads (default: torch's choice)")

@@ -9,18 +9,28 @@ from __future__ import annotations
 
 import asyncio
 import hmac
+import ipaddress
 import json
+import logging
 import os
+import sys
 import time
 from collections import Counter
 from pathlib import Path
 
 from fastapi import FastAPI, Request
-from fastapi.responses import JSONResponse, StreamingResponse
+from fastapi.responses import JSONResponse, Response, StreamingResponse
+from starlette.concurrency import run_in_threadpool
+from starlette.exceptions import HTTPException
+from starlette.requests import ClientDisconnect
 
 from supertiny.errors import SupertinyError
+from supertiny.serve.admission import PromptCounter, admit, check_budget
 from supertiny.serve.batcher import Batcher, QueueFull
-from supertiny.serve.protocol import Limits, RequestError, completion, parse_request, stream_chunks
+from supertiny.serve.disconnects import ClientGone, answer_unless_gone
+from supertiny.serve.protocol import ChatRequest, Limits, RequestError, completion, parse_request, stream_chunks
+
+log = logging.getLogger("supertiny.serve")
 
 
 def create_app(
@@ -33,11 +43,16 @@ def create_app(
     max_batch: int = 8,
     max_queue: int = 256,
     max_body_bytes: int = 1 << 20,
+    read_timeout: float = 10.0,
 ) -> FastAPI:
-    """The app around a loaded predictor; `api_key` (if any) must come as `Authorization: Bearer`."""
+    """The app around a loaded predictor; `api_key` (if any) must come as `Authorization: Bearer`.
+    `read_timeout`: seconds a client has to send a request's body."""
     limits = limits or Limits()
     app = FastAPI(title="supertiny", docs_url=None, redoc_url=None, openapi_url=None)
     batcher = Batcher(predictor, max_batch=max_batch, max_queue=max_queue)
+    tokenizer = getattr(predictor, "tokenizer", None)
+    count_prompt = PromptCounter(tokenizer, task) if tokenizer is not None else None
+    generates = hasattr(predictor, "max_new_tokens")  # honours max_tokens, so may be cut by it
     stats: Counter = Counter()
     app.state.stats = stats
     created = int(time.time())
@@ -48,15 +63,29 @@ def create_app(
         headers = {"WWW-Authenticate": "Bearer"} if error.status == 401 else None
         return JSONResponse(error.body(), status_code=error.status, headers=headers)
 
-    def authorize(request: Request) -> None:
+    @app.exception_handler(HTTPException)
+    async def unrouted(request: Request, error: HTTPException) -> JSONResponse:  # 404, 405: in the OpenAI shape too
+        return JSONResponse(RequestError(error.status_code, str(error.detail)).body(), status_code=error.status_code, headers=error.headers)
+
+    @app.exception_handler(Exception)
+    async def crashed(request: Request, error: Exception) -> JSONResponse:  # logged by uvicorn; never echoed
+        return JSONResponse(RequestError(500, "internal server error").body(), status_code=500)
+
+    def authorized(request: Request) -> bool:
         if api_key is None:
-            return
+            return True
         scheme, _, token = request.headers.get("authorization", "").partition(" ")
-        if scheme.lower() != "bearer" or not hmac.compare_digest(token.strip().encode(), api_key.encode()):
+        return scheme.lower() == "bearer" and hmac.compare_digest(token.strip().encode(), api_key.encode())
+
+    def authorize(request: Request) -> None:
+        if not authorized(request):
             raise RequestError(401, "missing or wrong API key (send Authorization: Bearer <key>)", code="invalid_api_key")
 
     @app.get("/health")
-    async def health() -> dict:
+    async def health(request: Request) -> dict:
+        """Liveness for anyone (a load balancer has no key); the counters for key holders only."""
+        if not authorized(request):
+            return {"status": "ok"}
         return {"status": "ok", "model": model_name, "queue": batcher.depth(), **stats}
 
     @app.get("/v1/models")
@@ -64,22 +93,47 @@ def create_app(
         authorize(request)
         return {"object": "list", "data": [{"id": model_name, "object": "model", "created": created, "owned_by": "supertiny"}]}
 
+    def admitted(body: bytes) -> ChatRequest:
+        """The parsed, admitted request (in a worker thread). Parsing is a function of the body
+        alone, so whatever it raises, the body caused: a 400, never a 500."""
+        try:
+            parsed = parse_request(body, model_name, limits, default_context)
+            admit(parsed, task, limits, count_prompt)
+        except RequestError:
+            raise
+        except Exception as error:
+            log.warning("malformed request (%s: %s)", type(error).__name__, str(error)[:200])
+            raise RequestError(400, f"the request could not be parsed ({type(error).__name__})") from None
+        return parsed
+
+    def abandoned() -> Response:
+        """The answer to a client that hung up: nobody reads it; the access log shows 499."""
+        stats["refused"] += 1
+        stats["abandoned"] += 1
+        return Response(status_code=499)
+
     @app.post("/v1/chat/completions")
     async def chat(request: Request):
         stats["chat_requests"] += 1
         authorize(request)
-        body = await read_body(request, max_body_bytes)
-        parsed = parse_request(body, model_name, task, limits, default_context)
+        try:
+            body = await read_body(request, max_body_bytes, read_timeout)
+        except ClientDisconnect:
+            return abandoned()
+        parsed = await run_in_threadpool(admitted, body)
         try:
             future = batcher.submit(parsed.example, parsed.max_tokens)
         except QueueFull:
             raise RequestError(503, "the server is at capacity; retry shortly", code="overloaded") from None
         try:
-            prediction = await asyncio.wrap_future(future)
+            prediction = await answer_unless_gone(asyncio.wrap_future(future), request)
+        except ClientGone:
+            return abandoned()
         except Exception as error:
-            raise RequestError(500, f"the model failed on this request ({type(error).__name__}: {error})") from None
+            log.error("the model failed on a request", exc_info=error)
+            raise RequestError(500, "the model failed on this request", code="model_error") from None
         stats["completed"] += 1
-        response = completion(model_name, prediction, parsed.max_tokens)
+        response = completion(model_name, prediction, generates and prediction.new_tokens >= parsed.max_tokens)
         if not parsed.stream:
             return response
         events = "".join(f"data: {json.dumps(chunk)}\n\n" for chunk in stream_chunks(response, parsed.include_usage))
@@ -88,17 +142,34 @@ def create_app(
     return app
 
 
-async def read_body(request: Request, limit: int) -> bytes:
-    """The body, refused with 413 as soon as it is known to be over `limit` bytes."""
+async def read_body(request: Request, limit: int, timeout: float) -> bytes:
+    """The body, refused with 413 as soon as it is known to be over `limit` bytes, and with 408
+    unless it has all arrived within `timeout` seconds."""
     declared = request.headers.get("content-length")
     if declared and declared.isdigit() and int(declared) > limit:
         raise RequestError(413, f"request body of {declared} bytes is over this server's limit of {limit}")
     body = bytearray()
-    async for chunk in request.stream():
-        body += chunk
-        if len(body) > limit:
-            raise RequestError(413, f"request body is over this server's limit of {limit} bytes")
+    try:
+        async with asyncio.timeout(timeout):
+            async for chunk in request.stream():
+                body += chunk
+                if len(body) > limit:
+                    raise RequestError(413, f"request body is over this server's limit of {limit} bytes")
+    except TimeoutError:
+        raise RequestError(408, f"the request body did not arrive within {timeout:g} s") from None
     return bytes(body)
+
+
+def exposure_warning(host: str, api_key: str | None, api_key_env: str) -> str | None:
+    """A warning when the server is reachable beyond this machine and anyone may use it."""
+    if api_key is not None:
+        return None
+    try:
+        if host == "localhost" or ipaddress.ip_address(host).is_loopback:
+            return None
+    except ValueError:
+        pass
+    return f"supertiny: warning: serving on {host} without an API key: anyone who can reach it may use the model (set {api_key_env})"
 
 
 def serve(
@@ -112,22 +183,39 @@ def serve(
     api_key_env: str,
     max_batch: int,
     max_queue: int,
+    max_connections: int = 512,
+    read_timeout: float = 10.0,
 ) -> None:
     """Load the model folder and serve it until interrupted."""
     import uvicorn
 
-    from supertiny.jsonl import read_json
     from supertiny.runtime.loading import load_predictor
+    from supertiny.serve.connections import fit_open_files, uvicorn_settings
 
-    default_context = read_json(context_file) if context_file else None
-    if default_context is not None:
-        try:
-            task.student_context(default_context)
-        except Exception as error:
-            raise SupertinyError(f"{context_file}: not a valid {task.name} context ({type(error).__name__}: {error})") from None
+    api_key = os.environ.get(api_key_env) or None
+    if warning := exposure_warning(host, api_key, api_key_env):
+        print(warning, file=sys.stderr)
+    check_budget(folder, limits)
+    default_context = load_context(context_file, task, limits) if context_file else None
     predictor = load_predictor(folder, task, limits.max_tokens_cap)  # the batcher sets each batch's own limit
     app = create_app(
         predictor, task, model_name or Path(folder).resolve().name, limits, default_context,
-        api_key=os.environ.get(api_key_env) or None, max_batch=max_batch, max_queue=max_queue,
+        api_key=api_key, max_batch=max_batch, max_queue=max_queue, read_timeout=read_timeout,
     )
-    uvicorn.run(app, host=host, port=port, log_level="info")
+    settings = uvicorn_settings(fit_open_files(max_connections), read_timeout)
+    uvicorn.run(app, host=host, port=port, log_level="info", **settings)
+
+
+def load_context(path: str, task, limits: Limits) -> dict:
+    """The `--context` file, checked once here as a request's context is checked."""
+    from supertiny.jsonl import read_json
+
+    context = read_json(path)
+    size = len(json.dumps(context).encode())
+    if size > limits.max_context_bytes:
+        raise SupertinyError(f"{path}: {size} bytes of JSON, over --max-context-bytes {limits.max_context_bytes}")
+    try:
+        task.student_context(context)
+    except Exception as error:
+        raise SupertinyError(f"{path}: not a valid {task.name} context ({type(error).__name__}: {error})") from None
+    return context

@@ -36,6 +36,8 @@ class Limits:
     max_tokens_cap: int = 256
     max_input_chars: int = 2000
     default_max_tokens: int | None = None  # for requests that set none; None: the cap
+    max_context_bytes: int = 64 << 10  # a context's JSON, checked before it is rendered
+    max_prompt_tokens: int = 1024  # the rendered prompt, checked before it is queued
 
 
 @dataclass
@@ -46,11 +48,9 @@ class ChatRequest:
     include_usage: bool
 
 
-def parse_request(body: bytes, model_name: str, task, limits: Limits, default_context: dict | None) -> ChatRequest:
-    try:
-        payload = json.loads(body)
-    except (UnicodeDecodeError, json.JSONDecodeError) as error:
-        raise RequestError(400, f"request body is not valid JSON ({getattr(error, 'msg', error)})") from None
+def parse_request(body: bytes, model_name: str, limits: Limits, default_context: dict | None) -> ChatRequest:
+    """The request's fields, each checked for type and range; what it costs is `admission`'s."""
+    payload = load_json(body)
     if not isinstance(payload, dict):
         raise RequestError(400, "request body must be a JSON object")
     model = payload.get("model")
@@ -72,13 +72,7 @@ def parse_request(body: bytes, model_name: str, task, limits: Limits, default_co
             413, f"the user message has {len(utterance)} characters; this server takes at most {limits.max_input_chars}",
             "messages", "context_length_exceeded",
         )
-    max_tokens = payload.get("max_completion_tokens", payload.get("max_tokens"))
-    if max_tokens is None:
-        max_tokens = min(limits.default_max_tokens or limits.max_tokens_cap, limits.max_tokens_cap)
-    if not isinstance(max_tokens, int) or isinstance(max_tokens, bool) or max_tokens < 1:
-        raise RequestError(400, f"max_tokens must be a positive integer; got {max_tokens!r}", "max_tokens")
-    if max_tokens > limits.max_tokens_cap:
-        raise RequestError(400, f"max_tokens {max_tokens} is over this server's cap of {limits.max_tokens_cap}", "max_tokens")
+    max_tokens = requested_max_tokens(payload, limits)
     if payload.get("n", 1) != 1:
         raise RequestError(400, "n must be 1 (the model decodes greedily: every choice would be the same)", "n")
     if not isinstance(payload.get("tools", []), list):
@@ -87,21 +81,46 @@ def parse_request(body: bytes, model_name: str, task, limits: Limits, default_co
     if not isinstance(stream, bool):
         raise RequestError(400, "stream must be true or false", "stream")
     context = find_context(payload, messages, default_context)
+    return ChatRequest({"input": utterance, "context": context}, max_tokens, stream, stream and wants_usage(payload))
+
+
+def load_json(body: bytes):
     try:
-        task.student_context(context)
-    except Exception as error:  # whatever the task's renderer trips on, the client sent it
-        raise RequestError(400, f"context is not a valid {task.name} context ({type(error).__name__}: {error})", "context") from None
-    include_usage = bool((payload.get("stream_options") or {}).get("include_usage")) if stream else False
-    return ChatRequest({"input": utterance, "context": context}, max_tokens, stream, include_usage)
+        return json.loads(body)
+    except ValueError as error:  # also undecodable bytes, and integers past Python's 4300 digits
+        raise RequestError(400, f"request body is not valid JSON ({str(getattr(error, 'msg', error))[:200]})") from None
+    except RecursionError:
+        raise RequestError(400, "request body nests JSON too deeply") from None
+
+
+def requested_max_tokens(payload: dict, limits: Limits) -> int:
+    max_tokens = payload.get("max_completion_tokens", payload.get("max_tokens"))
+    if max_tokens is None:
+        return min(limits.default_max_tokens or limits.max_tokens_cap, limits.max_tokens_cap)
+    if not isinstance(max_tokens, int) or isinstance(max_tokens, bool) or max_tokens < 1:
+        raise RequestError(400, f"max_tokens must be a positive integer; got {str(max_tokens)[:40]}", "max_tokens")
+    if max_tokens > limits.max_tokens_cap:
+        raise RequestError(400, f"max_tokens {str(max_tokens)[:40]} is over this server's cap of {limits.max_tokens_cap}", "max_tokens")
+    return max_tokens
+
+
+def wants_usage(payload: dict) -> bool:
+    options = payload.get("stream_options") or {}
+    if not isinstance(options, dict):
+        raise RequestError(400, "stream_options must be an object", "stream_options")
+    return bool(options.get("include_usage"))
 
 
 def message_text(content) -> str:
-    """A message's text: a string, or the text parts of a content list."""
-    if isinstance(content, str):
-        return content
-    if isinstance(content, list):
-        return "".join(part.get("text", "") for part in content if isinstance(part, dict) and part.get("type") == "text")
-    return ""
+    """A message's text: a string, or the text parts of a content list (other parts are ignored)."""
+    if content is None or isinstance(content, str):
+        return content or ""
+    if not isinstance(content, list) or not all(isinstance(part, dict) for part in content):
+        raise RequestError(400, "a message's content must be a string or a list of content parts", "messages")
+    texts = [part.get("text") for part in content if part.get("type") == "text"]
+    if not all(isinstance(text, str) for text in texts):
+        raise RequestError(400, "a text content part's text must be a string", "messages")
+    return "".join(texts)
 
 
 def find_context(payload: dict, messages: list[dict], default_context: dict | None) -> dict:
@@ -113,7 +132,7 @@ def find_context(payload: dict, messages: list[dict], default_context: dict | No
         if message.get("role") == "system":
             try:
                 parsed = json.loads(message_text(message.get("content")))
-            except json.JSONDecodeError:
+            except (json.JSONDecodeError, RecursionError):
                 continue
             if isinstance(parsed, dict):
                 return parsed
@@ -125,9 +144,12 @@ def find_context(payload: dict, messages: list[dict], default_context: dict | No
     )
 
 
-def assistant_message(prediction: Prediction) -> tuple[dict, str]:
-    """(OpenAI assistant message, finish_reason) for one prediction."""
+def assistant_message(prediction: Prediction, truncated: bool) -> tuple[dict, str]:
+    """(OpenAI assistant message, finish_reason) for one prediction. An answer cut by max_tokens
+    goes back as its text with finish_reason "length": calls parsed from it may be missing one."""
     answer = prediction.answer
+    if truncated:
+        return {"role": "assistant", "content": prediction.text}, "length"
     if isinstance(answer, list):
         calls = [
             {
@@ -150,10 +172,9 @@ def usage(prediction: Prediction) -> dict:
     }
 
 
-def completion(model_name: str, prediction: Prediction, max_tokens: int) -> dict:
-    message, finish = assistant_message(prediction)
-    if finish == "stop" and prediction.answer is None and prediction.new_tokens >= max_tokens:
-        finish = "length"
+def completion(model_name: str, prediction: Prediction, truncated: bool) -> dict:
+    """`truncated`: generation stopped at the request's max_tokens, not at the end of the turn."""
+    message, finish = assistant_message(prediction, truncated)
     return {
         "id": f"chatcmpl-{uuid.uuid4().hex}",
         "object": "chat.completion",
