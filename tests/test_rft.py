@@ -9,9 +9,9 @@ from supertiny.train.rft import sample_answers, score_samples, select_rft_rows
 
 REFERENCE = [{"name": "set_power", "arguments": {"device": "kitchen_light", "on": True}}]
 RIGHT = render_answer(REFERENCE)
-RIGHT_OTHER_SPACING = '<tool_call>{"name":"set_power","arguments":{"on":true,"device":"kitchen_light"}}</tool_call>'
+RIGHT_OTHER_SPACING = 'set_power(on=true,device=kitchen_light)'
 WRONG_DEVICE = render_answer([{"name": "set_power", "arguments": {"device": "kitchen_lamp", "on": True}}])
-BROKEN = '<tool_call>{"name": "set_power", "arguments": {"device"</tool_call>'
+BROKEN = 'set_power(device='
 
 
 def test_scores_are_exact_match_and_similarity_against_the_teacher_answer():

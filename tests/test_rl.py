@@ -28,7 +28,7 @@ def score(reward, text, reference=REFERENCE):
 
 
 def test_format_gate(reward):
-    assert score(reward, '<tool_call>{"name": "set_power", "arguments": </tool_call>') == FORMAT_PENALTY
+    assert score(reward, 'set_power(device=') == FORMAT_PENALTY
     assert score(reward, render_answer([{"name": "explode", "arguments": {}}])) == FORMAT_PENALTY
     assert score(reward, render_answer([{"name": "set_power", "arguments": {"device": "kitchen_light", "on": True, "colour": "red"}}])) == FORMAT_PENALTY
 

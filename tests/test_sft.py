@@ -30,7 +30,7 @@ def test_the_loss_covers_the_answer_and_its_end_of_turn_token_only(tiny_student,
         assert completion.rstrip("\n").endswith(END_OF_TURN)
         assert end_id in [t for t, m in zip(ids, mask) if m]
         prompt = tokenizer.decode([t for t, m in zip(ids, mask) if not m])
-        assert row["prompt"][1]["content"] in prompt and "<tool_call>" not in prompt
+        assert row["prompt"][1]["content"] in prompt and row["completion"][0]["content"] not in prompt
 
 
 def test_completion_only_loss_equals_the_plain_masked_loss(tiny_student, rows, tmp_path):

@@ -63,14 +63,26 @@ def measure_latency(predictor, examples: list[dict]) -> dict[str, float]:
     predictor.predict(examples[:1], batch_size=1)
     seconds, timed = [], []
     for example in examples:
-        start = time.perf_counter()
-        timed += predictor.predict([example], batch_size=1)
-        seconds.append(time.perf_counter() - start)
+        elapsed, predictions = timed_request(predictor, example)
+        seconds.append(elapsed)
+        timed += predictions
+    return latency_summary(seconds, timed)
+
+
+def timed_request(predictor, example: dict) -> tuple[float, list]:
+    start = time.perf_counter()
+    predictions = predictor.predict([example], batch_size=1)
+    return time.perf_counter() - start, predictions
+
+
+def latency_summary(seconds: list[float], predictions: list) -> dict[str, float]:
+    """p50/p95 request time, answer tokens per request and token rates."""
     return {
         "latency_ms_p50": round(statistics.median(seconds) * 1000, 2),
         "latency_ms_p95": round(percentile(seconds, 0.95) * 1000, 2),
         "latency_samples": len(seconds),
-        **token_rates(timed),
+        "new_tokens_mean": round(statistics.fmean(p.new_tokens for p in predictions), 2),
+        **token_rates(predictions),
     }
 
 

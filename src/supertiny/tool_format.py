@@ -1,7 +1,18 @@
-"""The student's output format: Hermes/Qwen `<tool_call>{json}</tool_call>` blocks or a plain reply.
+"""The student's output format: one call a line, `name(key=value, ...)`, or a plain reply.
 
 An answer is, everywhere in supertiny, either a list of calls `{"name", "arguments"}` or a
 string (a reply). `None` means the model's text could not be parsed.
+
+Why not the Hermes/Qwen `<tool_call>{"name": ..., "arguments": {...}}</tool_call>` blocks:
+every answer token is decoded one at a time, and the JSON envelope is half of them (42 tokens
+an answer on the smart-home traces, 21 in this syntax, SmolLM2 tokenizer). The student learns
+whichever syntax its traces use, and supertiny converts: the teacher side and `supertiny
+serve`'s OpenAI `tool_calls` do not change.
+
+Values are JSON, except that a string which is a plain identifier (`bedroom_lamp`) is
+written bare; `true`, `false` and `null` are always JSON literals, so a string spelled like
+one is quoted. Keys that are not identifiers are JSON strings. A reply is any text whose
+lines do not start like a call; text that mixes call lines and other lines is unparseable.
 """
 
 from __future__ import annotations
@@ -11,41 +22,91 @@ import re
 
 Answer = list[dict] | str
 
-_BLOCK = re.compile(r"<tool_call>\s*(.*?)\s*</tool_call>", re.S)
+_IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+_CALL_START = re.compile(r"[A-Za-z_][A-Za-z0-9_.-]*\(")
+_RESERVED = {"true", "false", "null"}
+_JSON = json.JSONDecoder()
 
 
 def render_answer(answer: Answer) -> str:
     if isinstance(answer, str):
         return answer
-    return "\n".join(
-        "<tool_call>" + json.dumps({"name": c["name"], "arguments": c["arguments"]}, ensure_ascii=False) + "</tool_call>"
-        for c in answer
-    )
+    return "\n".join(render_call(call["name"], call["arguments"]) for call in answer)
+
+
+def render_call(name: str, arguments: dict) -> str:
+    return f"{name}({', '.join(f'{_render_key(k)}={_render_value(v)}' for k, v in arguments.items())})"
 
 
 def parse_answer(text: str) -> Answer | None:
-    """Calls if the text holds well-formed tool-call blocks, the text if it holds none, else None."""
+    """Calls if every line of the text is a well-formed call, the text if no line starts
+    like a call, else None."""
     text = text.strip()
-    if "<tool_call>" not in text and "</tool_call>" not in text:
-        return text or None
-    blocks = _BLOCK.findall(text)
-    if len(blocks) != text.count("<tool_call>") or len(blocks) != text.count("</tool_call>"):
+    if not text:
         return None
-    calls = []
-    for block in blocks:
-        try:
-            payload = json.loads(block)
-        except json.JSONDecodeError:
-            return None
-        if not isinstance(payload, dict) or not isinstance(payload.get("name"), str):
-            return None
-        arguments = payload.get("arguments", {})
-        if isinstance(arguments, str):
-            try:
-                arguments = json.loads(arguments)
-            except json.JSONDecodeError:
+    lines = [line.strip() for line in text.splitlines() if line.strip()]
+    starts = [bool(_CALL_START.match(line)) for line in lines]
+    if not any(starts):
+        return text
+    if not all(starts):
+        return None
+    calls = [_parse_call(line) for line in lines]
+    return None if any(call is None for call in calls) else calls
+
+
+def _render_key(key: str) -> str:
+    return key if _IDENTIFIER.fullmatch(key) else json.dumps(key, ensure_ascii=False)
+
+
+def _render_value(value) -> str:
+    if isinstance(value, str) and _IDENTIFIER.fullmatch(value) and value not in _RESERVED:
+        return value
+    return json.dumps(value, ensure_ascii=False)
+
+
+def _parse_call(line: str) -> dict | None:
+    name_end = line.index("(")
+    name, pos, arguments = line[:name_end], name_end + 1, {}
+    while True:
+        pos = _skip_spaces(line, pos)
+        if line.startswith(")", pos):
+            return {"name": name, "arguments": arguments} if pos == len(line) - 1 else None
+        if arguments:
+            if not line.startswith(",", pos):
                 return None
-        if not isinstance(arguments, dict):
+            pos = _skip_spaces(line, pos + 1)
+        key, pos = _read_key(line, pos)
+        if key is None or key in arguments or not line.startswith("=", pos):
             return None
-        calls.append({"name": payload["name"], "arguments": arguments})
-    return calls
+        value, pos = _read_value(line, _skip_spaces(line, pos + 1))
+        if pos is None:
+            return None
+        arguments[key] = value
+
+
+def _read_key(line: str, pos: int) -> tuple[str | None, int]:
+    if line.startswith('"', pos):
+        key, end = _read_json(line, pos)
+        return (key, _skip_spaces(line, end)) if isinstance(key, str) else (None, pos)
+    match = _IDENTIFIER.match(line, pos)
+    return (match.group(), _skip_spaces(line, match.end())) if match else (None, pos)
+
+
+def _read_value(line: str, pos: int):
+    match = _IDENTIFIER.match(line, pos)
+    if match and match.group() not in _RESERVED:
+        return match.group(), match.end()
+    return _read_json(line, pos)
+
+
+def _read_json(line: str, pos: int):
+    try:
+        return _JSON.raw_decode(line, pos)
+    except json.JSONDecodeError:
+        return None, None
+
+
+def _skip_spaces(line: str, pos: int) -> int:
+    while pos < len(line) and line[pos] in " \t":
+        pos += 1
+    return pos

@@ -1,8 +1,10 @@
 """Per-request latency of the same model on several runtimes, measured side by side.
 
-Runtimes load one at a time (memory and caches stay fair) and answer the same requests at
-batch 1 through the predictor interface, so latency includes prompt rendering, prefill,
-decoding and parsing, as a server sees it. Ratios are what travels between machines.
+Every runtime answers the same requests at batch 1 through the predictor interface, so
+latency includes prompt rendering, prefill, decoding and parsing, as a server sees it.
+Requests are interleaved: request i goes to every runtime before request i+1, in an order
+that rotates, so a slow spell of a shared machine lands on all runtimes alike and the
+ratios (what travels between machines) hold from run to run.
 """
 
 from __future__ import annotations
@@ -11,19 +13,27 @@ from typing import Callable
 
 from tqdm import tqdm
 
-from supertiny.evaluation import measure_latency
+from supertiny.evaluation import latency_summary, timed_request
 
 COMPARABLE_GGUF = {"int8": "q8_0", "int4": "q4_0"}  # llama.cpp type at the deployed bit-width
 
 
 def compare(predictors: dict[str, Callable[[], object]], examples: list[dict]) -> dict[str, dict]:
-    """{runtime: latency p50/p95 and token rates} for each predictor factory."""
-    results = {}
-    for name, make in tqdm(predictors.items(), desc="benchmark runtimes", unit="runtime"):
-        predictor = make()
-        results[name] = measure_latency(predictor, examples)
-        del predictor
-    return results
+    """{runtime: latency p50/p95, answer tokens and token rates} for each predictor factory."""
+    if not examples:
+        return {}
+    loaded = {name: make() for name, make in predictors.items()}
+    for predictor in loaded.values():
+        predictor.predict(examples[:1], batch_size=1)  # warm-up
+    names = list(loaded)
+    seconds = {name: [] for name in names}
+    predictions = {name: [] for name in names}
+    for i, example in enumerate(tqdm(examples, desc=f"benchmark {len(names)} runtimes", unit="request")):
+        for name in names[i % len(names):] + names[: i % len(names)]:
+            elapsed, answer = timed_request(loaded[name], example)
+            seconds[name].append(elapsed)
+            predictions[name] += answer
+    return {name: latency_summary(seconds[name], predictions[name]) for name in names}
 
 
 def flat_metrics(results: dict[str, dict], deployed_precision: str) -> dict[str, float]:
