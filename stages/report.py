@@ -22,7 +22,9 @@ def main(models: list[str]) -> str:
     transfer = {stage: read_json(f"metrics/{stage}.json") for stage in ("sft", "rft", "distill", "rl") if Path(f"metrics/{stage}.json").exists()}
     compression = {stage: read_json(f"metrics/{stage}.json") for stage in ("prune", "quantize", "benchmark") if Path(f"metrics/{stage}.json").exists()}
     compression["source"] = params.prune.source
-    atomic_write_text("reports/report.md", render_report(settings.title, evaluations, teach, judge, rows, transfer=transfer, compression=compression))
+    cascade = read_json("metrics/cascade.json")
+    report = render_report(settings.title, evaluations, teach, judge, rows, transfer=transfer, compression=compression, cascade=cascade)
+    atomic_write_text("reports/report.md", report)
     return f"reports/report.md: {len(evaluations)} models"
 
 

@@ -172,7 +172,7 @@ def block16(pulled_clone) -> tuple[Path, str]:
 @pytest.mark.slow
 def test_an_experiment_variant_reruns_what_follows_and_shows_its_metrics(block16):
     pulled_clone, output = block16
-    assert ran_stages(output) == {"quantize", "evaluate@deployed", "benchmark", "report"}
+    assert ran_stages(output) == {"quantize", "evaluate@deployed", "calibrate", "benchmark", "report"}
     exp = next(e for e in experiments(pulled_clone) if e["name"] == "block16")
     assert exp["params"]["quantize.block_size"] == 16
     assert "metrics/eval/deployed.json:exact_match" in exp["metrics"] and "metrics/quantize.json:file_bytes" in exp["metrics"]

@@ -91,6 +91,13 @@ def test_compression_builds_a_deployed_model_and_a_quantize_param_reruns_only_wh
     assert json.loads((project / "metrics/prune.json").read_text())["parameter_ratio"] <= 0.99
     assert "speedup_p50_vs_pytorch_fp32" in json.loads((project / "metrics/benchmark.json").read_text())
     assert "## Compression" in (project / "reports/report.md").read_text()
+    cascade = json.loads((project / "metrics/cascade.json").read_text())
+    assert cascade["test_exact_match_teacher"] == 1.0 and 0.0 <= cascade["threshold"] <= 1.01
+    # the teacher is always right here, so every hand-off is a right answer
+    assert cascade["test_exact_match_cascade"] >= max(cascade["test_exact_match_tiny"], cascade["test_handoff_share"])
+    curve = json.loads((project / "reports/cascade_curve.json").read_text())
+    assert {p["split"] for p in curve} == {"dev", "test"} and max(p["handoff_share"] for p in curve) == 1.0
+    assert "## Cascade" in (project / "reports/report.md").read_text()
     with changed_param(project, "quantize", "block_size", 16):
         ran = set(re.findall(r"Running stage '([^']+)'", run(["dvc", "repro"], project).stdout))
-        assert ran == {"quantize", "evaluate@deployed", "benchmark", "report"}
+        assert ran == {"quantize", "evaluate@deployed", "calibrate", "benchmark", "report"}

@@ -29,9 +29,14 @@ def test_fp32_export_generates_what_pytorch_generates_token_for_token(student, t
         ids = prompt_ids(tokenizer, task, example)
         with torch.no_grad():
             expected = model.generate(torch.tensor([ids]), max_new_tokens=24, do_sample=False)[0, len(ids):].tolist()
-        new, prefill, decode = deployed.generate(ids, 24)
+        new, prefill, decode, logprobs = deployed.generate(ids, 24)
         assert new == [t for t in expected if t != deployed.end_id][: len(new)] and len(new) >= min(len(expected), 24) - 1
         assert prefill > 0 and decode >= 0
+        # the confidence's log-probabilities are PyTorch's, token for token (end of turn included)
+        chosen = expected[: len(logprobs)]
+        with torch.no_grad():
+            reference = torch.log_softmax(model(torch.tensor([ids + chosen])).logits[0, len(ids) - 1 : -1].double(), -1)
+        assert logprobs == pytest.approx(reference.gather(1, torch.tensor(chosen)[:, None])[:, 0].tolist(), abs=1e-3)
 
 
 def test_int8_export_keeps_the_fp32_exports_top1_tokens(student, tiny_exports, task, splits):

@@ -49,12 +49,21 @@ def _serve(args: argparse.Namespace) -> None:
 
         torch.set_num_threads(args.threads)
     params = load_params(args.params)
+    fallback = None
+    if args.fallback:
+        from supertiny.serve.fallback import Fallback, read_threshold
+
+        threshold = args.fallback_threshold if args.fallback_threshold is not None else read_threshold(args.cascade_metrics)
+        if not 0.0 <= threshold <= 1.01:
+            raise SupertinyError(f"serve: --fallback-threshold {threshold} is not a confidence (0 to 1)")
+        fallback = Fallback(params.teach, get_task(params.prepare.task), threshold, args.handoff_log)
     limits = Limits(
         args.max_tokens_cap, args.max_input_chars, params.generation.max_new_tokens, args.max_context_bytes, args.max_prompt_tokens,
     )
     serve(
         args.model, get_task(params.prepare.task), args.host, args.port, args.model_name,
         limits, args.context, args.api_key_env, args.max_batch, args.max_queue, args.max_connections, args.read_timeout,
+        fallback,
     )
 
 
@@ -115,6 +124,13 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--api-key-env", default="SUPERTINY_API_KEY",
                        help="environment variable holding the bearer token clients must send; unset: no auth (default: SUPERTINY_API_KEY)")
     serve.add_argument("--threads", type=int, help="torch threads (default: torch's choice)")
+    serve.add_argument("--fallback", action="store_true",
+                       help="hand requests the model is unsure of to the teacher (the params file's teach settings; README, Cascade)")
+    serve.add_argument("--fallback-threshold", type=float,
+                       help="confidence below which a request is handed off (default: `threshold` in --cascade-metrics)")
+    serve.add_argument("--cascade-metrics", default="metrics/cascade.json", help="the calibrate stage's metrics (default: metrics/cascade.json)")
+    serve.add_argument("--handoff-log", default="handoffs/handoffs.jsonl",
+                       help="JSONL of every hand-off, rotated at 64 MB, 5 kept (default: handoffs/handoffs.jsonl)")
     serve.set_defaults(run=_serve)
 
     check = commands.add_parser("check-params", help="validate params.yaml without running anything")

@@ -31,6 +31,7 @@ def evaluate_model(predictor, examples: list[dict], batch_size: int, latency_sam
             "gold": example["gold"],
             "correct": exact_match(prediction.answer, example["gold"]),
             "similarity": round(sim_rl(prediction.answer, example["gold"]), 4),
+            "confidence": prediction.confidence,
         }
         for example, prediction in zip(examples, predictions)
     ]

@@ -316,6 +316,16 @@ class EvaluateParams:
 
 
 @dataclass
+class CascadeParams:
+    """The deployed model answers, the teacher takes what it is unsure of (cascade.py)."""
+
+    target_exact_match: float   # the cascade's exact match on dev the threshold must reach
+
+    def check(self) -> None:
+        _require(0.0 < self.target_exact_match <= 1.0, "target_exact_match", "must be in (0, 1]")
+
+
+@dataclass
 class ReportParams:
     cpu_price_per_hour: float
     title: str
@@ -336,6 +346,7 @@ class Params:
     quantize: QuantizeParams
     benchmark: BenchmarkParams
     evaluate: EvaluateParams
+    cascade: CascadeParams
     report: ReportParams
 
 

@@ -133,7 +133,25 @@ def compression_lines(evaluations: dict[str, dict], rows: list[dict], compressio
     return lines
 
 
-def render_report(title: str, evaluations: dict[str, dict], teach: dict, judge: dict, rows: list[dict], transfer: dict[str, dict] | None = None, compression: dict | None = None) -> str:
+def cascade_lines(cascade: dict) -> list[str]:
+    """The deployed model with the teacher behind it, at the threshold calibrated on dev."""
+    split = next((k.removesuffix("_handoff_share") for k in cascade if k.endswith("_handoff_share") and not k.startswith("dev_")), "test")
+    reached = "reached" if cascade.get("target_reached_on_dev") else "not reached (the most accurate point instead)"
+    return [
+        "", "## Cascade: the deployed model, the teacher behind it", "",
+        "| | exact match | $ / 1M requests |", "|---|---|---|",
+        f"| deployed alone | {_fmt(cascade.get(f'{split}_exact_match_tiny'))} | {_fmt(cascade.get('cost_per_million_requests_tiny_usd'), 2)} |",
+        f"| teacher alone | {_fmt(cascade.get(f'{split}_exact_match_teacher'))} | {_fmt(cascade.get('cost_per_million_requests_teacher_usd'), 2)} |",
+        f"| cascade ({_fmt(cascade.get(f'{split}_handoff_share'))} handed off) | {_fmt(cascade.get(f'{split}_exact_match_cascade'))} | "
+        f"{_fmt(cascade.get('cost_per_million_requests_cascade_usd'), 2)} |",
+        "",
+        f"- threshold {_fmt(cascade.get('threshold'))} on the answer's lowest token probability, picked on dev for a cascade exact match of "
+        f"{_fmt(cascade.get('target_exact_match'))}: {reached}; dev hands off {_fmt(cascade.get('dev_handoff_share'))} for "
+        f"{_fmt(cascade.get('dev_exact_match_cascade'))}. The whole curve: `dvc plots show reports/cascade_curve.json`.",
+    ]
+
+
+def render_report(title: str, evaluations: dict[str, dict], teach: dict, judge: dict, rows: list[dict], transfer: dict[str, dict] | None = None, compression: dict | None = None, cascade: dict | None = None) -> str:
     lines = [f"# {title}", ""]
     lines += ["## Models on the test split", ""]
     lines += ["| model | exact match | similarity | parse rate | p50 ms | p95 ms | parameters | $ / 1M requests |", "|---|---|---|---|---|---|---|---|"]
@@ -153,6 +171,8 @@ def render_report(title: str, evaluations: dict[str, dict], teach: dict, judge: 
         lines += transfer_lines(evaluations, transfer)
     if compression:
         lines += compression_lines(evaluations, rows, compression)
+    if cascade:
+        lines += cascade_lines(cascade)
     lines += ["", "## The prototype teacher", ""]
     estimated = " (estimated: the reference backend bills no tokens; 4 characters a token)" if teach.get("usage_estimated") else ""
     lines += [

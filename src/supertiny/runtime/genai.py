@@ -31,24 +31,28 @@ class GenaiModel:
         self.tokenizer = AutoTokenizer.from_pretrained(folder)
         self.end_id = self.tokenizer.convert_tokens_to_ids(END_OF_TURN)
 
-    def generate(self, ids: list[int], max_new_tokens: int) -> tuple[list[int], float, float]:
-        """(new token ids without the end-of-turn token, prefill seconds, decode seconds)."""
+    def generate(self, ids: list[int], max_new_tokens: int) -> tuple[list[int], float, float, list[float]]:
+        """(new token ids without the end-of-turn token, prefill seconds, decode seconds, log-probability
+        of each chosen token, the end of turn included: the answer's confidence)."""
         params = self._og.GeneratorParams(self.model)
         params.set_search_options(max_length=len(ids) + max_new_tokens, do_sample=False)
         start = time.perf_counter()
         generator = self._og.Generator(self.model, params)
         generator.append_tokens(ids)
         new: list[int] = []
+        logprobs: list[float] = []
         first = None
         while not generator.is_done() and len(new) < max_new_tokens:
+            logits = generator.get_logits()[0, -1]  # the distribution the next token is chosen from
             generator.generate_next_token()
             token = int(generator.get_next_tokens()[0])
             first = first or time.perf_counter()
+            logprobs.append(token_logprob(logits, token))
             if token == self.end_id:
                 break
             new.append(token)
         end = time.perf_counter()
-        return new, (first or end) - start, end - (first or end)
+        return new, (first or end) - start, end - (first or end), logprobs
 
     def logits(self, ids: list[int]):
         """Logits (positions x vocabulary) of a whole sequence, as one prefill."""
@@ -57,6 +61,15 @@ class GenaiModel:
         generator = self._og.Generator(self.model, params)
         generator.append_tokens(ids)
         return generator.get_output("logits")[0]
+
+
+def token_logprob(logits, token: int) -> float:
+    """log softmax(logits)[token], in float64 (a 49k-way softmax in fp32 loses the small ones)."""
+    import numpy as np
+
+    values = np.asarray(logits, dtype=np.float64)
+    top = values.max()
+    return float(values[token] - top - np.log(np.exp(values - top).sum()))
 
 
 class GenaiPredictor(TokenPredictor):

@@ -9,9 +9,9 @@ from pathlib import Path
 import torch
 
 from supertiny.checkpoints import count_parameters, load_model, use_bf16
-from supertiny.prompting import prompt_text
+from supertiny.prompting import END_OF_TURN, prompt_text
 from supertiny.runtime.files import weights_bytes
-from supertiny.runtime.prediction import Prediction
+from supertiny.runtime.prediction import Prediction, lowest_token_probability
 from supertiny.tool_format import parse_answer
 
 
@@ -40,19 +40,31 @@ class HFPredictor:
             clock = _FirstTokenClock() if len(batch) == 1 else None
             output = self.model.generate(
                 **encoded, max_new_tokens=self.max_new_tokens, do_sample=False, pad_token_id=self.tokenizer.pad_token_id,
-                streamer=clock,
+                streamer=clock, return_dict_in_generate=True, output_logits=True,
             )
             end = time.perf_counter()
             width = encoded["input_ids"].shape[1]
-            for row, mask in zip(output, encoded["attention_mask"]):
+            logprobs = self._answer_logprobs(output.sequences[:, width:], output.logits)
+            for row, mask, row_logprobs in zip(output.sequences, encoded["attention_mask"], logprobs):
                 new = row[width:]
                 new = new[new != self.tokenizer.pad_token_id] if self.tokenizer.pad_token_id is not None else new
                 text = self.tokenizer.decode(new, skip_special_tokens=True)
-                prediction = Prediction(text, parse_answer(text), int(mask.sum()), int(len(new)))
+                prediction = Prediction(text, parse_answer(text), int(mask.sum()), int(len(new)), confidence=lowest_token_probability(row_logprobs))
                 if clock and clock.first:
                     prediction.prefill_seconds, prediction.decode_seconds = clock.first - clock.start, end - clock.first
                 predictions.append(prediction)
         return predictions
+
+    def _answer_logprobs(self, new: torch.Tensor, logits: tuple[torch.Tensor, ...]) -> list[list[float]]:
+        """Each row's log-probability of its generated tokens, up to and including its end of turn
+        (the padding after it was not chosen by the model)."""
+        chosen = torch.stack([torch.log_softmax(step.float(), -1).gather(1, new[:, i : i + 1])[:, 0] for i, step in enumerate(logits)], 1)
+        end_id = self.tokenizer.convert_tokens_to_ids(END_OF_TURN)
+        rows = []
+        for tokens, values in zip(new.tolist(), chosen.tolist()):
+            length = tokens.index(end_id) + 1 if end_id in tokens else len(tokens)
+            rows.append(values[:length])
+        return rows
 
 
 class _FirstTokenClock:

@@ -25,7 +25,7 @@ class LlamaCppModel:
         self.llm = Llama(model_path=str(path), n_ctx=context, n_batch=512, n_threads=threads, n_threads_batch=threads, verbose=False)
         self.end_id = end_id
 
-    def generate(self, ids: list[int], max_new_tokens: int) -> tuple[list[int], float, float]:
+    def generate(self, ids: list[int], max_new_tokens: int) -> tuple[list[int], float, float, list[float]]:
         start = time.perf_counter()
         new: list[int] = []
         first = None
@@ -37,4 +37,4 @@ class LlamaCppModel:
             if len(new) >= max_new_tokens:
                 break
         end = time.perf_counter()
-        return new, (first or end) - start, end - (first or end)
+        return new, (first or end) - start, end - (first or end), []  # no logits without slowing it down

@@ -6,6 +6,7 @@ can name a prediction without importing torch or any runtime.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -20,6 +21,13 @@ class Prediction:
     new_tokens: int = 0
     prefill_seconds: float | None = None  # batch 1 only: to the first new token
     decode_seconds: float | None = None  # batch 1 only: the new tokens after the first
+    confidence: float | None = None  # the lowest probability the model gave a token of its answer (runtimes that see logits)
+
+
+def lowest_token_probability(logprobs: list[float]) -> float | None:
+    """The answer's confidence: one unsure token (a device id, a number) is enough to make a
+    structured answer wrong, so the weakest token speaks for the whole answer."""
+    return round(math.exp(min(logprobs)), 6) if logprobs else None
 
 
 class Predictor(Protocol):

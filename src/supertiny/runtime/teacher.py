@@ -17,8 +17,9 @@ class TeacherPredictor:
 
     parameters = None  # unknown: a rule set, or a model behind an API
 
-    def __init__(self, folder: str | Path, task):
-        self.params = section_from_dict(TeachParams, read_card(folder).get("params"), str(Path(folder) / CARD_FILE))
+    def __init__(self, folder: str | Path | None, task, params: TeachParams | None = None):
+        """From a teacher model folder, or from `params` directly (the serve fallback's teacher)."""
+        self.params = params or section_from_dict(TeachParams, read_card(folder).get("params"), str(Path(folder) / CARD_FILE))
         self.backend = make_backend(self.params, task)
         self.task = task
 

@@ -10,13 +10,14 @@ from __future__ import annotations
 from typing import Protocol
 
 from supertiny.prompting import prompt_ids
-from supertiny.runtime.prediction import Prediction
+from supertiny.runtime.prediction import Prediction, lowest_token_probability
 from supertiny.tool_format import parse_answer
 
 
 class TokenRuntime(Protocol):
-    def generate(self, ids: list[int], max_new_tokens: int) -> tuple[list[int], float, float]:
-        """(new token ids without the end-of-turn token, prefill seconds, decode seconds)."""
+    def generate(self, ids: list[int], max_new_tokens: int) -> tuple[list[int], float, float, list[float]]:
+        """(new token ids without the end-of-turn token, prefill seconds, decode seconds, log-probability
+        of each generated token including the end of turn; empty where the runtime does not expose logits)."""
 
 
 class TokenPredictor:
@@ -31,7 +32,8 @@ class TokenPredictor:
         predictions = []
         for example in examples:
             ids = prompt_ids(self.tokenizer, self.task, example)
-            new, prefill, decode = self.runtime.generate(ids, self.max_new_tokens)
+            new, prefill, decode, logprobs = self.runtime.generate(ids, self.max_new_tokens)
             text = self.tokenizer.decode(new, skip_special_tokens=True)
-            predictions.append(Prediction(text, parse_answer(text), len(ids), len(new), prefill, decode))
+            prediction = Prediction(text, parse_answer(text), len(ids), len(new), prefill, decode, lowest_token_probability(logprobs))
+            predictions.append(prediction)
         return predictions

@@ -44,9 +44,11 @@ def create_app(
     max_queue: int = 256,
     max_body_bytes: int = 1 << 20,
     read_timeout: float = 10.0,
+    fallback=None,
 ) -> FastAPI:
     """The app around a loaded predictor; `api_key` (if any) must come as `Authorization: Bearer`.
-    `read_timeout`: seconds a client has to send a request's body."""
+    `read_timeout`: seconds a client has to send a request's body. `fallback`: a `serve.fallback.Fallback`
+    that answers what the model is unsure of."""
     limits = limits or Limits()
     app = FastAPI(title="supertiny", docs_url=None, redoc_url=None, openapi_url=None)
     batcher = Batcher(predictor, max_batch=max_batch, max_queue=max_queue)
@@ -132,12 +134,23 @@ def create_app(
         except Exception as error:
             log.error("the model failed on a request", exc_info=error)
             raise RequestError(500, "the model failed on this request", code="model_error") from None
+        truncated = generates and prediction.new_tokens >= parsed.max_tokens
+        extension = {"answered_by": "tiny", "confidence": prediction.confidence}
+        if fallback is not None and (truncated or fallback.needed(prediction)):
+            stats["handed_off"] += 1
+            prediction, error = await run_in_threadpool(fallback.answer, parsed.example, prediction)
+            if error:
+                stats["handoff_failures"] += 1
+                extension["fallback_error"] = error
+            else:
+                extension["answered_by"], truncated = "teacher", False
         stats["completed"] += 1
-        response = completion(model_name, prediction, generates and prediction.new_tokens >= parsed.max_tokens)
+        response = completion(model_name, prediction, truncated) | {"supertiny": extension}
+        headers = {"X-Supertiny-Answered-By": extension["answered_by"]}
         if not parsed.stream:
-            return response
+            return JSONResponse(response, headers=headers)
         events = "".join(f"data: {json.dumps(chunk)}\n\n" for chunk in stream_chunks(response, parsed.include_usage))
-        return StreamingResponse(iter([events + "data: [DONE]\n\n"]), media_type="text/event-stream")
+        return StreamingResponse(iter([events + "data: [DONE]\n\n"]), media_type="text/event-stream", headers=headers)
 
     return app
 
@@ -185,6 +198,7 @@ def serve(
     max_queue: int,
     max_connections: int = 512,
     read_timeout: float = 10.0,
+    fallback=None,
 ) -> None:
     """Load the model folder and serve it until interrupted."""
     import uvicorn
@@ -200,7 +214,7 @@ def serve(
     predictor = load_predictor(folder, task, limits.max_tokens_cap)  # the batcher sets each batch's own limit
     app = create_app(
         predictor, task, model_name or Path(folder).resolve().name, limits, default_context,
-        api_key=api_key, max_batch=max_batch, max_queue=max_queue, read_timeout=read_timeout,
+        api_key=api_key, max_batch=max_batch, max_queue=max_queue, read_timeout=read_timeout, fallback=fallback,
     )
     settings = uvicorn_settings(fit_open_files(max_connections), read_timeout)
     uvicorn.run(app, host=host, port=port, log_level="info", **settings)
