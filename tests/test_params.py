@@ -78,13 +78,44 @@ def test_the_fine_tuning_stages_share_one_settings_type():
         ({"prune": {"max_steps": -1}}, "prune.max_steps must be >= 0"),
         ({"distill": {"hard_label_weight": -1}}, "distill.hard_label_weight must be >= 0"),
         ({"generation": {"max_new_tokens": 2}}, "generation.max_new_tokens must be >= 8"),
+        ({"teach": {"max_tokens": 0}}, "teach.max_tokens must be within [1, 131072]"),
+        ({"teach": {"timeout_s": float("inf")}}, "teach.timeout_s must be > 0 and <= 3600"),
+        ({"teach": {"timeout_s": float("nan")}}, "teach.timeout_s must be > 0 and <= 3600"),
+        ({"teach": {"backoff_max_s": 1e9}}, "teach.backoff_max_s must be <= 3600"),
+        ({"teach": {"cache_dir": "  "}}, "teach.cache_dir must be a folder, or null for no cache"),
+        ({"teach": {"price_input_per_mtok": -1}}, "teach.price_input_per_mtok must be >= 0 and finite"),
+        ({"teach": {"price_output_per_mtok": float("inf")}}, "teach.price_output_per_mtok must be >= 0 and finite"),
+        ({"judge": {"max_calls": 0}}, "judge.max_calls must be >= 1"),
+        ({"report": {"title": "x" * 100_000}}, ""),  # a long value is fine where valid
+        ({"sft": {"max_steps": "y" * 100_000}}, "sft.max_steps must be int; got 'yyyy"),  # and cut short in the error
     ],
 )
 def test_mistakes_are_reported_by_key(tmp_path, changes, message):
+    if not message:
+        load_params(write(tmp_path, changes))
+        return
     with pytest.raises(SupertinyError) as raised:
         load_params(write(tmp_path, changes))
     assert message in str(raised.value)
-    assert "\n" not in str(raised.value)
+    assert "\n" not in str(raised.value) and len(str(raised.value)) < 300
+
+
+def test_a_key_set_twice_is_an_error_naming_its_line(tmp_path):
+    path = tmp_path / "params.yaml"
+    text = (ROOT / "params.yaml").read_text()
+    path.write_text(text.replace("sft:\n", "sft:\n  max_steps: 5\n", 1))
+    line = text[: text.index("sft:\n")].count("\n") + 3  # the second time: the shipped max_steps, after the inserted one
+    with pytest.raises(SupertinyError, match=rf"params.yaml:{line}: invalid YAML \(key 'max_steps' is set twice\)"):
+        load_params(path)
+
+
+def test_an_alias_bomb_is_refused_in_one_short_line(tmp_path):
+    bomb = "a: &a [x, x, x, x, x, x, x, x, x]\n" + "".join(f"{c}: &{c} [*{p}, *{p}, *{p}, *{p}, *{p}, *{p}, *{p}, *{p}, *{p}]\n" for p, c in zip("abcdefgh", "bcdefghi"))
+    path = tmp_path / "params.yaml"
+    path.write_text(bomb + (ROOT / "params.yaml").read_text())
+    with pytest.raises(SupertinyError) as raised:
+        load_params(path)
+    assert "aliases (*name) are not allowed" in str(raised.value) and len(str(raised.value)) < 200
 
 
 def test_a_missing_key_is_an_error_not_a_silent_default(tmp_path):

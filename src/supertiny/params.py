@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
+import math
 import types
 import typing
 from dataclasses import dataclass
@@ -90,9 +91,14 @@ class TeachParams:
         _require(0.0 <= self.temperature <= 2.0, "temperature", "must be within [0, 2]")
         _require(self.backend != "openai" or bool(self.model), "model", "must name the endpoint's model")
         _require(self.samples >= 1, "samples", "must be >= 1")
-        _require(self.timeout_s > 0, "timeout_s", "must be > 0")
+        _require(1 <= self.max_tokens <= 131072, "max_tokens", "must be within [1, 131072]")
+        _require(0 < self.timeout_s <= 3600, "timeout_s", "must be > 0 and <= 3600 (seconds)")
         _require(self.max_retries >= 0, "max_retries", "must be >= 0")
         _require(0 < self.backoff_base_s <= self.backoff_max_s, "backoff_base_s", "must be > 0 and <= backoff_max_s")
+        _require(self.backoff_max_s <= 3600, "backoff_max_s", "must be <= 3600 (seconds)")
+        for key in ("price_input_per_mtok", "price_output_per_mtok"):
+            _require(0 <= getattr(self, key) < math.inf, key, "must be >= 0 and finite (USD per million tokens)")
+        _require(self.cache_dir is None or bool(self.cache_dir.strip()), "cache_dir", "must be a folder, or null for no cache")
 
 
 @dataclass
@@ -104,6 +110,7 @@ class JudgeParams:
     llm_judge_min_score: int
 
     def check(self) -> None:
+        _require(self.max_calls >= 1, "max_calls", "must be >= 1")
         _require(1 <= self.llm_judge_min_score <= 5, "llm_judge_min_score", "must be within [1, 5]")
 
 
@@ -356,7 +363,7 @@ def load_params(path: str | Path = PARAMS_FILE) -> Params:
     if not path.exists():
         raise SupertinyError(f"{path}: file not found (run from the project root)")
     try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        raw = yaml.load(path.read_text(encoding="utf-8"), Loader=_StrictLoader) or {}
     except yaml.YAMLError as error:
         mark = getattr(error, "problem_mark", None)
         where = f":{mark.line + 1}" if mark else ""
@@ -364,6 +371,31 @@ def load_params(path: str | Path = PARAMS_FILE) -> Params:
     if not isinstance(raw, dict):
         raise SupertinyError(f"{path}: expected a mapping of sections at the top level")
     return _build(Params, raw, prefix="", source=str(path))
+
+
+class _StrictLoader(yaml.SafeLoader):
+    """safe_load that refuses what a params file never needs and could hide a mistake: a key
+    set twice (YAML keeps the last silently) and aliases (a few lines can expand to gigabytes)."""
+
+    def compose_node(self, parent, index):
+        if self.check_event(yaml.AliasEvent):
+            raise _YAMLProblem()._set("aliases (*name) are not allowed in a params file", self.peek_event().start_mark)
+        return super().compose_node(parent, index)
+
+    def construct_mapping(self, node, deep=False):
+        seen = set()
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=deep)
+            if key in seen:
+                raise _YAMLProblem()._set(f"key {str(key)[:60]!r} is set twice", key_node.start_mark)
+            seen.add(key)
+        return super().construct_mapping(node, deep=deep)
+
+
+class _YAMLProblem(yaml.YAMLError):
+    def _set(self, problem: str, mark):
+        self.problem, self.problem_mark = problem, mark
+        return self
 
 
 def section_from_dict(cls: type, data: Any, source: str):
@@ -414,7 +446,7 @@ def _coerce(hint: Any, value: Any, key: str, source: str):
     if origin is Literal:
         allowed = typing.get_args(hint)
         if value not in allowed:
-            raise SupertinyError(f"{source}: {key} must be one of {', '.join(map(str, allowed))}; got {value!r}")
+            raise SupertinyError(f"{source}: {key} must be one of {', '.join(map(str, allowed))}; got {_shown(value)}")
         return value
     if dataclasses.is_dataclass(hint):
         return _build(hint, value, prefix=key + ".", source=source)
@@ -437,7 +469,13 @@ def _coerce(hint: Any, value: Any, key: str, source: str):
             return value
     else:  # pragma: no cover - a schema bug, not a user error
         raise TypeError(f"unsupported params type {hint!r} for {key}")
-    raise SupertinyError(f"{source}: {key} must be {getattr(hint, '__name__', hint)}; got {value!r}")
+    raise SupertinyError(f"{source}: {key} must be {getattr(hint, '__name__', hint)}; got {_shown(value)}")
+
+
+def _shown(value: Any) -> str:
+    """A value for a one-line error: its repr, cut short."""
+    text = repr(value)
+    return text if len(text) <= 80 else text[:77] + "..."
 
 
 def as_dict(section: Any) -> dict[str, Any]:
