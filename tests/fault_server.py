@@ -7,6 +7,8 @@ real multi-turn tool loops, and the Nth request it receives can instead get a fa
 - `server_error`: 500
 - `delay`: the right answer, but only after `delay_s` (longer than the client's timeout)
 - `bad_body`: 200 whose body is not JSON
+- `bad_shape`: 200 with a JSON completion the tool loop cannot use (`tool_calls` an object,
+  `usage` counts as text)
 - `malformed`: 200 whose first tool call has broken JSON arguments (given to the first reply,
   from that request on, that looks a device up: the rule agent takes a failed lookup in stride)
 
@@ -77,13 +79,16 @@ class FaultServer:
                     self._malformed_due -= 1
                     entry["fault"] = "malformed"
                     first["arguments"] = first["arguments"][:-1]  # drop the closing brace
+            if fault == "bad_shape":
+                message = {**message, "tool_calls": {"not": "a list"}}
+                usage = {"prompt_tokens": "many", "completion_tokens": 1}
             return {
                 "id": f"chatcmpl-{uuid.uuid4().hex}",
                 "object": "chat.completion",
                 "created": int(time.time()),
                 "model": payload["model"],
                 "choices": [{"index": 0, "message": message, "finish_reason": "tool_calls" if message.get("tool_calls") else "stop"}],
-                "usage": {**usage, "total_tokens": usage["prompt_tokens"] + usage["completion_tokens"]},
+                "usage": {**usage, "total_tokens": 0 if fault == "bad_shape" else usage["prompt_tokens"] + usage["completion_tokens"]},
             }
 
         return app

@@ -7,6 +7,7 @@ from __future__ import annotations
 import dataclasses
 import importlib.util
 import json
+import shutil
 import os
 import signal
 import sqlite3
@@ -83,7 +84,7 @@ def test_faults_are_retried_counted_by_kind_and_no_trace_is_lost(task, examples,
     faults = {1: "rate_limit", 4: "rate_limit", 6: "server_error", 9: "delay", 12: "bad_body", 15: "malformed"}
     server = FaultServer(task, faults, retry_after=0.3, delay_s=4.0)
     with threaded_server(server.app) as url:
-        backend = OpenAIBackend(teach_params(url, tmp_path / "cache", timeout_s=1.5))
+        backend = OpenAIBackend(teach_params(url, tmp_path / "cache", timeout_s=1.5, backoff_max_s=0.5))
         traces = run_teacher(backend, task, examples, backend.params, desc="faults")
     counters = backend.counters()
     assert {k: v for k, v in counters.items() if k.startswith("failures_")} == {
@@ -99,7 +100,7 @@ def test_faults_are_retried_counted_by_kind_and_no_trace_is_lost(task, examples,
         results = [json.loads(m["content"]) for m in trace["messages"] if m["role"] == "tool"]
         errors = [r.get("error", "") for r in results if isinstance(r, dict)]  # a helper may return a list
         assert any("not valid JSON" in e for e in errors) or trace["status"] == "invalid_final"
-    for number, entry in enumerate(server.log):  # the retry of a 429 came no sooner than Retry-After
+    for number, entry in enumerate(server.log):  # the retry of a 429 came no sooner than Retry-After (within backoff_max_s)
         if entry["fault"] == "rate_limit":
             retry = next(e for e in server.log[number + 1 :] if e["hash"] == entry["hash"])
             assert retry["time"] - entry["time"] >= 0.3
@@ -147,6 +148,30 @@ def test_grades_parse_from_json_or_loose_text():
     assert parse_grade("no idea")["score"] is None
 
 
+@pytest.mark.timeout(60)
+def test_a_malformed_reply_is_retried_and_never_cached(task, examples, reference_traces, tmp_path):
+    server = FaultServer(task, {2: "bad_shape", 7: "bad_shape"})
+    with threaded_server(server.app) as url:
+        backend = OpenAIBackend(teach_params(url, tmp_path / "cache"))
+        traces = run_teacher(backend, task, examples, backend.params, desc="bad shape")
+    assert finals(traces) == finals(reference_traces)
+    assert backend.counters()["failures_bad_response"] == 2 and backend.counters()["retries"] == 2
+    cache = ResponseCache(tmp_path / "cache")
+    stored = [json.loads(row[0]) for row in cache._db.execute("SELECT response FROM responses")]
+    assert len(stored) == server.requests() - 2
+    assert all(isinstance(r["choices"][0]["message"].get("tool_calls", []), list) for r in stored)
+
+
+@pytest.mark.timeout(30)
+def test_a_day_long_retry_after_is_capped_at_backoff_max(task, examples, tmp_path):
+    server = FaultServer(task, {0: "rate_limit"}, retry_after=86400)
+    with threaded_server(server.app) as url:
+        params = teach_params(url, None, concurrency=1, backoff_max_s=0.2)
+        started = time.monotonic()
+        run_teacher(OpenAIBackend(params), task, examples[:1], params, desc="capped")
+    assert time.monotonic() - started < 10 and server.requests("rate_limit") == 1
+
+
 def test_retry_after_in_seconds_milliseconds_or_a_date():
     from email.utils import formatdate
 
@@ -154,6 +179,7 @@ def test_retry_after_in_seconds_milliseconds_or_a_date():
     assert retry_after_seconds({"retry-after-ms": "250", "retry-after": "9"}) == 0.25
     assert 8 < retry_after_seconds({"retry-after": formatdate(time.time() + 10, usegmt=True)}) <= 10
     assert retry_after_seconds({}) is None and retry_after_seconds({"retry-after": "soon"}) is None
+    assert retry_after_seconds({"retry-after": "inf"}) is None and retry_after_seconds({"retry-after": "nan"}) is None
 
 
 def test_the_cache_key_covers_endpoint_and_request(tmp_path):
@@ -167,6 +193,27 @@ def test_the_cache_key_covers_endpoint_and_request(tmp_path):
     cache.put(key, {"choices": [{"message": {"content": "hello"}}]})
     assert ResponseCache(tmp_path).get(key) == {"choices": [{"message": {"content": "hello"}}]}
     assert ResponseCache(tmp_path).get(request_key("http://y/v1", request)) is None
+
+
+def test_a_closed_cache_is_whole_without_its_wal_and_damage_is_a_miss(tmp_path):
+    cache = ResponseCache(tmp_path / "a")
+    for i in range(20):
+        cache.put(f"k{i}", {"n": i})
+    cache.close()
+    copy = tmp_path / "b"
+    copy.mkdir()
+    shutil.copy(tmp_path / "a" / "responses.sqlite", copy / "responses.sqlite")  # the file alone, as a user copies it
+    assert [ResponseCache(copy).get(f"k{i}") for i in range(20)] == [{"n": i} for i in range(20)]
+
+    damaged = ResponseCache(copy)
+    damaged._db.execute("UPDATE responses SET response = '{not json' WHERE key = 'k3'")
+    assert damaged.get("k3") is None and damaged.get("k4") == {"n": 4}
+
+    junk = tmp_path / "c"
+    junk.mkdir()
+    (junk / "responses.sqlite").write_bytes(b"this is not a database" * 100)
+    with pytest.raises(SupertinyError, match=r"responses.sqlite: cannot open the response cache"):
+        ResponseCache(junk)
 
 
 @pytest.mark.timeout(30)

@@ -3,7 +3,10 @@
 A rerun, or a run killed halfway and restarted, asks the endpoint only for what the cache
 lacks. SQLite (write-ahead log, one committed transaction per response) keeps the file
 consistent when the process is killed at any instant, and lets several processes share it.
-The cache holds responses only: no key, no header, nothing secret.
+The cache holds responses only: no key, no header, nothing secret. The connection is
+checkpointed and closed when the cache is dropped or the process exits, so the file alone
+(without its `-wal`) holds every response. A damaged row or page is a miss (paid again),
+never a traceback.
 """
 
 from __future__ import annotations
@@ -13,6 +16,7 @@ import json
 import sqlite3
 import threading
 import time
+import weakref
 from pathlib import Path
 
 from supertiny.errors import SupertinyError
@@ -38,19 +42,38 @@ class ResponseCache:
         except (OSError, sqlite3.Error) as error:
             raise SupertinyError(f"{self.path}: cannot open the response cache ({error})") from None
         self._lock = threading.Lock()
+        self._closer = weakref.finalize(self, _checkpoint_and_close, self._db)  # also at interpreter exit
 
     def get(self, key: str) -> dict | None:
-        with self._lock:
-            row = self._db.execute("SELECT response FROM responses WHERE key = ?", (key,)).fetchone()
-        return json.loads(row[0]) if row else None
+        """The stored response, or None when there is none or it cannot be read back."""
+        try:
+            with self._lock:
+                row = self._db.execute("SELECT response FROM responses WHERE key = ?", (key,)).fetchone()
+            return json.loads(row[0]) if row else None
+        except (sqlite3.DatabaseError, ValueError, TypeError):
+            return None
 
     def put(self, key: str, response: dict) -> None:
-        with self._lock:
-            self._db.execute(
-                "INSERT OR REPLACE INTO responses (key, response, created) VALUES (?, ?, ?)",
-                (key, json.dumps(response, ensure_ascii=False), time.time()),
-            )
+        try:
+            with self._lock:
+                self._db.execute(
+                    "INSERT OR REPLACE INTO responses (key, response, created) VALUES (?, ?, ?)",
+                    (key, json.dumps(response, ensure_ascii=False), time.time()),
+                )
+        except sqlite3.Error as error:
+            raise SupertinyError(f"{self.path}: cannot store a response ({error}); delete the file to start a new cache") from None
+
+    def close(self) -> None:
+        self._closer()
 
     def __len__(self) -> int:
         with self._lock:
             return self._db.execute("SELECT COUNT(*) FROM responses").fetchone()[0]
+
+
+def _checkpoint_and_close(db: sqlite3.Connection) -> None:
+    try:
+        db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    except sqlite3.Error:
+        pass  # another process holds it: the -wal stays, still consistent
+    db.close()

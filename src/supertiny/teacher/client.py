@@ -3,13 +3,15 @@ the teacher's tool loop and the LLM judge.
 
 The official `openai` client does the HTTP, with its own retries off so that every failure
 is seen here, counted by kind and retried with exponential backoff and jitter, never
-sooner than the server's Retry-After. Responses go through the content-addressed cache
+sooner than the server's Retry-After (up to `backoff_max_s`). A reply is checked
+before it is cached (`checked_completion`): a malformed one is retried, never stored. Responses go through the content-addressed cache
 (`teacher.cache`): a request already paid for is never sent again.
 """
 
 from __future__ import annotations
 
 import json
+import math
 import os
 import random
 import threading
@@ -88,7 +90,9 @@ class ChatClient:
                 problem = f"{kind}: {self._redact(str(error))}"
                 if attempt < self.params.max_retries:
                     self.stats.add("retries")
-                    time.sleep(max(retry_after or 0.0, self._backoff(attempt)))
+                    # the server's Retry-After, but never past backoff_max_s: a day-long (or infinite) ask
+                    # would hang the stage; the retry then finds out whether the server meant it
+                    time.sleep(min(max(retry_after or 0.0, self._backoff(attempt)), self.params.backoff_max_s))
                 continue
             if self.cache is not None:
                 self.cache.put(key, response)
@@ -101,14 +105,7 @@ class ChatClient:
 
     def _send(self, request: dict) -> dict:
         raw = self._client.chat.completions.with_raw_response.create(**request)
-        try:
-            response = json.loads(raw.content)
-            message = response["choices"][0]["message"]
-        except (ValueError, KeyError, IndexError, TypeError) as error:
-            raise BadResponse(f"not a chat completion ({type(error).__name__})") from None
-        if not isinstance(message, dict):
-            raise BadResponse("choices[0].message is not an object")
-        return response
+        return checked_completion(raw.content)
 
     def _classify(self, error: Exception) -> tuple[str, float | None]:
         """The failure's kind and the server's Retry-After in seconds; a non-retryable error is raised."""
@@ -141,21 +138,57 @@ class ChatClient:
         return text.replace(self._secret, "***") if self._secret else text
 
 
+def checked_completion(body: bytes) -> dict:
+    """The response, if it is a chat completion the tool loop can use; else BadResponse (retried,
+    never cached: a malformed reply in the cache would fail every rerun the same way)."""
+    try:
+        response = json.loads(body)
+        message = response["choices"][0]["message"]
+    except (ValueError, KeyError, IndexError, TypeError, RecursionError) as error:
+        raise BadResponse(f"not a chat completion ({type(error).__name__})") from None
+    if not isinstance(message, dict):
+        raise BadResponse("choices[0].message is not an object")
+    if not isinstance(message.get("content"), (str, type(None))):
+        raise BadResponse("message.content is neither text nor null")
+    calls = message.get("tool_calls")
+    if calls is not None:
+        if not isinstance(calls, list):
+            raise BadResponse("message.tool_calls is not a list")
+        for call in calls:
+            function = call.get("function") if isinstance(call, dict) else None
+            if not isinstance(function, dict) or not isinstance(function.get("name"), str):
+                raise BadResponse("a tool call has no function name")
+            if not isinstance(function.get("arguments"), (str, dict, type(None))):
+                raise BadResponse("a tool call's arguments are neither a JSON string nor an object")
+    usage = response.get("usage")
+    if usage is not None:
+        counts = [usage.get(k) for k in ("prompt_tokens", "completion_tokens")] if isinstance(usage, dict) else [None, "x"]
+        if any(c is not None and (not isinstance(c, int) or isinstance(c, bool) or c < 0) for c in counts):
+            raise BadResponse("usage token counts are not non-negative integers")
+    return response
+
+
 def retry_after_seconds(headers) -> float | None:
-    """Retry-After as seconds: `retry-after-ms`, or `retry-after` in seconds or as an HTTP date."""
+    """Retry-After as seconds: `retry-after-ms`, or `retry-after` in seconds or as an HTTP date;
+    None for anything that is not a finite time."""
+    seconds = _retry_after(headers)
+    return max(0.0, seconds) if seconds is not None and math.isfinite(seconds) else None
+
+
+def _retry_after(headers) -> float | None:
     if headers.get("retry-after-ms"):
         try:
-            return max(0.0, float(headers["retry-after-ms"]) / 1000)
+            return float(headers["retry-after-ms"]) / 1000
         except ValueError:
             pass
     value = headers.get("retry-after")
     if not value:
         return None
     try:
-        return max(0.0, float(value))
+        return float(value)
     except ValueError:
         pass
     try:
-        return max(0.0, parsedate_to_datetime(value).timestamp() - time.time())
+        return parsedate_to_datetime(value).timestamp() - time.time()
     except (TypeError, ValueError):
         return None

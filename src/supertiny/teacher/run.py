@@ -15,7 +15,6 @@ from concurrent.futures import ThreadPoolExecutor
 
 from tqdm import tqdm
 
-from supertiny.errors import SupertinyError
 from supertiny.params import TeachParams
 from supertiny.teacher.loop import ChatBackend, TraceResult, Usage, run_tool_loop
 
@@ -84,8 +83,8 @@ def run_teacher(backend: ChatBackend, task, examples: list[dict], params: TeachP
             return None
         try:
             results = [run_tool_loop(backend, task, example, params.max_turns, sample) for sample in range(params.samples)]
-        except SupertinyError:
-            stop.set()  # the endpoint is failing for good: start nothing new, finish what is in flight
+        except BaseException:
+            stop.set()  # failing for good (or a bug): start nothing new, finish what is in flight
             raise
         result, agreement = majority(results)
         record = trace_record(example, result, backend, agreement, params.samples)
