@@ -146,6 +146,10 @@ def test_grades_parse_from_json_or_loose_text():
     assert parse_grade('Sure! ```json\n{"score": "3"}\n```')["score"] == 3
     assert parse_grade("I would give it a 2.")["score"] == 2
     assert parse_grade("no idea")["score"] is None
+    assert parse_grade("Out of 5, I would give this a 2")["score"] == 2
+    assert parse_grade("On a scale of 1-5: 4/5.")["score"] == 4
+    assert parse_grade("Score: 3 (of 5)")["score"] == 3
+    assert parse_grade("Either 2 or 4, hard to say")["score"] is None  # ambiguous: no grade, the trace is not accepted
 
 
 @pytest.mark.timeout(60)

@@ -24,7 +24,9 @@ Score 1-5: 5 = exactly what the request asks, on the right devices with the righ
 4 = correct with a harmless difference; 3 = partly correct; 2 = mostly wrong; 1 = wrong or harmful.
 Answer with only a JSON object: {"score": <1-5>, "reason": "<one short sentence>"}"""
 
-_SCORE = re.compile(r'"score"\s*:\s*"?([1-5])\b|\b([1-5])\b')
+_SCORE_KEY = re.compile(r'"?score"?\s*[:=]\s*"?([1-5])\b', re.I)
+_DIGIT = re.compile(r"(?<![\d./])([1-5])(?!\.?\d)")
+_SCALE = re.compile(r"(?:out of|/)\s*5\b|\b5\s*(?:-|to)\s*1\b|\b1\s*(?:-|to)\s*5\b", re.I)
 
 
 def render_trace(trace: dict) -> str:
@@ -57,8 +59,18 @@ def parse_grade(text: str) -> dict:
                 return {"score": int(score), "reason": str(payload.get("reason", ""))}
         except json.JSONDecodeError:
             pass
-    found = _SCORE.search(text)
-    return {"score": int(found.group(1) or found.group(2)) if found else None, "reason": text[:200]}
+    return {"score": _loose_score(text), "reason": text[:200]}
+
+
+def _loose_score(text: str) -> int | None:
+    """A grade from free text: a `score: N`, else the one digit 1-5 left once the scale itself
+    ("out of 5", "/5", "1-5") is set aside; None when that leaves none or several (a guess would
+    let a bad trace through)."""
+    keyed = _SCORE_KEY.search(text)
+    if keyed:
+        return int(keyed.group(1))
+    digits = {int(d) for d in _DIGIT.findall(_SCALE.sub(" ", text))}
+    return digits.pop() if len(digits) == 1 else None
 
 
 class LLMJudge:
