@@ -26,6 +26,8 @@ class PromptCounter:
 
     def __init__(self, tokenizer, task):
         self._tokenizer, self._task, self._lock = copy.deepcopy(tokenizer), task, threading.Lock()
+        # the chat format's markers: in a request's text they would become real turn boundaries
+        self.control_tokens = sorted({t for t in tokenizer.all_special_tokens if len(t) > 1}, key=len, reverse=True)
 
     def __call__(self, example: dict) -> int:
         with self._lock:
@@ -47,7 +49,17 @@ def admit(request: ChatRequest, task, limits: Limits, count_prompt: PromptCounte
     except Exception as error:  # whatever the task's renderer trips on, the client sent it
         raise RequestError(400, f"context is not a valid {task.name} context ({type(error).__name__}: {str(error)[:200]})", "context") from None
     if count_prompt is not None:
+        refuse_control_tokens(request.example, count_prompt.control_tokens)
         check_prompt(count_prompt(request.example), limits)
+
+
+def refuse_control_tokens(example: dict, control_tokens: list[str]) -> None:
+    """A message or context holding `<|im_end|>` and the like would be tokenized as the chat
+    format's own markers (a forged system turn): no honest request needs them."""
+    for text, what, param in ((example["input"], "the user message", "messages"), (context_json(example["context"]), "the context", "context")):
+        found = next((token for token in control_tokens if token in text), None)
+        if found:
+            raise RequestError(400, f"{what} contains the model's control token {found!r}", param)
 
 
 def encode(text: str, what: str, param: str) -> bytes:

@@ -8,6 +8,7 @@ requests from all connections meet in the `Batcher`.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import hmac
 import ipaddress
 import json
@@ -29,6 +30,7 @@ from supertiny.serve.admission import PromptCounter, admit, check_budget
 from supertiny.serve.batcher import Batcher, QueueFull
 from supertiny.serve.disconnects import ClientGone, answer_unless_gone
 from supertiny.serve.protocol import ChatRequest, Limits, RequestError, completion, parse_request, stream_chunks
+from supertiny.teacher.loop import schemas_by_name, validation_error
 
 log = logging.getLogger("supertiny.serve")
 
@@ -57,6 +59,7 @@ def create_app(
     generates = hasattr(predictor, "max_new_tokens")  # honours max_tokens, so may be cut by it
     stats: Counter = Counter()
     app.state.stats = stats
+    action_schemas = schemas_by_name(task.action_tools)
     created = int(time.time())
 
     @app.exception_handler(RequestError)
@@ -136,6 +139,10 @@ def create_app(
             raise RequestError(500, "the model failed on this request", code="model_error") from None
         truncated = generates and prediction.new_tokens >= parsed.max_tokens
         extension = {"answered_by": "tiny", "confidence": prediction.confidence}
+        if problem := invalid_calls(prediction.answer, action_schemas):
+            stats["invalid_answers"] += 1
+            extension["invalid_calls"] = problem  # never sent as tool_calls: the text goes back, or the teacher answers
+            prediction = dataclasses.replace(prediction, answer=None)
         if fallback is not None and (truncated or fallback.needed(prediction)):
             stats["handed_off"] += 1
             prediction, error = await run_in_threadpool(fallback.answer, parsed.example, prediction)
@@ -153,6 +160,17 @@ def create_app(
         return StreamingResponse(iter([events + "data: [DONE]\n\n"]), media_type="text/event-stream", headers=headers)
 
     return app
+
+
+def invalid_calls(answer, schemas: dict[str, dict]) -> str | None:
+    """Why the model's calls must not reach the client's code (a function the task does not
+    have, arguments its schema refuses), or None."""
+    for call in answer if isinstance(answer, list) else []:
+        if call["name"] not in schemas:
+            return f"unknown function {call['name'][:60]!r}"
+        if error := validation_error(schemas[call["name"]], call["arguments"]):
+            return f"{call['name']}: {error[:200]}"
+    return None
 
 
 async def read_body(request: Request, limit: int, timeout: float) -> bytes:
