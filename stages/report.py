@@ -3,7 +3,8 @@
 import sys
 from pathlib import Path
 
-from supertiny.jsonl import atomic_write_text, read_json, write_json
+from supertiny.intervals import step_changes
+from supertiny.jsonl import atomic_write_text, read_json, read_jsonl, write_json
 from supertiny.params import load_params
 from supertiny.report import category_rows, model_rows, render_report
 from supertiny.stage import stage_main
@@ -23,7 +24,13 @@ def main(models: list[str]) -> str:
     compression = {stage: read_json(f"metrics/{stage}.json") for stage in ("prune", "quantize", "benchmark") if Path(f"metrics/{stage}.json").exists()}
     compression["source"] = params.prune.source
     cascade = read_json("metrics/cascade.json")
-    report = render_report(settings.title, evaluations, teach, judge, rows, transfer=transfer, compression=compression, cascade=cascade)
+    correct = {name: {r["id"]: r["correct"] for r in read_jsonl(f"data/eval/{name}.jsonl", required=("id", "correct"))} for name in evaluations}
+    rl_source = str(transfer.get("rl", {}).get("source", "models/rft")).removeprefix("models/")
+    source = params.prune.source.removeprefix("models/")
+    steps = [("base", "sft"), ("sft", "rft"), ("rft", "distill"), (rl_source, "rl"), (source, "pruned"), ("pruned", "deployed"), ("deployed", "teacher")]
+    changes = step_changes(correct, steps)
+    write_json("reports/intervals.json", {f"{c['after']}_vs_{c['before']}": {k: v for k, v in c.items() if k not in ("before", "after")} for c in changes})
+    report = render_report(settings.title, evaluations, teach, judge, rows, transfer=transfer, compression=compression, cascade=cascade, changes=changes)
     atomic_write_text("reports/report.md", report)
     return f"reports/report.md: {len(evaluations)} models"
 

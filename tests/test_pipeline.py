@@ -51,6 +51,10 @@ def test_repro_builds_every_model_metric_and_report(project):
     report = (project / "reports/report.md").read_text()
     assert "| sft |" in report and "| teacher |" in report
     assert "## Knowledge transfer" in report and "- **rl**: GRPO for 2 steps from distill" in report
+    intervals = json.loads((project / "reports/intervals.json").read_text())
+    assert {"sft_vs_base", "rft_vs_sft", "rl_vs_distill", "deployed_vs_pruned", "teacher_vs_deployed"} <= set(intervals)
+    assert all(v["low"] <= v["change"] <= v["high"] and v["examples"] == 20 for v in intervals.values())
+    assert "| sft → rft |" in report
     assert len(json.loads((project / "metrics/train/sft.json").read_text())) == 4
 
 

@@ -151,7 +151,19 @@ def cascade_lines(cascade: dict) -> list[str]:
     ]
 
 
-def render_report(title: str, evaluations: dict[str, dict], teach: dict, judge: dict, rows: list[dict], transfer: dict[str, dict] | None = None, compression: dict | None = None, cascade: dict | None = None) -> str:
+def change_lines(changes: list[dict]) -> list[str]:
+    """Each step's change in test exact match with its paired 95% bootstrap interval (intervals.py)."""
+    lines = ["", "## What each step changed (paired bootstrap, 95%)", ""]
+    lines += ["| step | exact match before → after | change | 95% interval | beyond noise |", "|---|---|---|---|---|"]
+    for c in changes:
+        lines.append(
+            f"| {c['before']} → {c['after']} | {_fmt(c['exact_match_before'])} → {_fmt(c['exact_match_after'])} | {c['change']:+.3f} | "
+            f"{c['low']:+.3f} to {c['high']:+.3f} | {'yes' if c['significant'] else 'no'} |"
+        )
+    return lines
+
+
+def render_report(title: str, evaluations: dict[str, dict], teach: dict, judge: dict, rows: list[dict], transfer: dict[str, dict] | None = None, compression: dict | None = None, cascade: dict | None = None, changes: list[dict] | None = None) -> str:
     lines = [f"# {title}", ""]
     lines += ["## Models on the test split", ""]
     lines += ["| model | exact match | similarity | parse rate | p50 ms | p95 ms | parameters | $ / 1M requests |", "|---|---|---|---|---|---|---|---|"]
@@ -167,6 +179,8 @@ def render_report(title: str, evaluations: dict[str, dict], teach: dict, judge: 
     for name, m in evaluations.items():
         cells = [_fmt(m.get(f"exact_match_{c}")) for c in categories] + [_fmt(m.get("exact_match_held_out_phrasing"))]
         lines.append(f"| {name} | " + " | ".join(cells) + " |")
+    if changes:
+        lines += change_lines(changes)
     if transfer:
         lines += transfer_lines(evaluations, transfer)
     if compression:

@@ -1,0 +1,32 @@
+"""The paired bootstrap: a real gain is significant, a coin-flip difference is not."""
+
+from __future__ import annotations
+
+import random
+
+from supertiny.intervals import paired_change, step_changes
+
+
+def test_a_clear_gain_is_significant_and_noise_is_not():
+    rng = random.Random(1)
+    ids = [f"t{i}" for i in range(150)]
+    before = {i: rng.random() < 0.45 for i in ids}
+    better = {i: before[i] or rng.random() < 0.5 for i in ids}  # fixes about half the failures
+    shuffled = {i: rng.random() < 0.45 for i in ids}  # as good, independently wrong
+    gain = paired_change(before, better)
+    assert gain["significant"] and gain["low"] > 0 and gain["change"] > 0.2
+    noise = paired_change(before, shuffled)
+    assert noise["low"] < 0 < noise["high"] and not noise["significant"]
+    assert noise["high"] - noise["low"] > 0.1  # 150 examples: a wide interval
+
+
+def test_identical_models_change_by_exactly_nothing():
+    same = {f"t{i}": i % 3 == 0 for i in range(30)}
+    assert paired_change(same, same) | {} == {"examples": 30, "exact_match_before": 0.3333, "exact_match_after": 0.3333,
+                                           "change": 0.0, "low": 0.0, "high": 0.0, "significant": False}
+
+
+def test_steps_skip_models_that_were_not_evaluated():
+    correct = {"sft": {"a": True, "b": False}, "rft": {"a": True, "b": True}}
+    steps = step_changes(correct, [("sft", "rft"), ("rft", "rl")])
+    assert [(s["before"], s["after"], s["change"]) for s in steps] == [("sft", "rft", 0.5)]
