@@ -32,6 +32,7 @@ def main() -> str:
     tokens = params.generation.max_new_tokens
     predictors = {
         "deployed": lambda: GenaiPredictor(DEPLOYED, task, tokens),
+        "deployed_prefix_cache": lambda: GenaiPredictor(DEPLOYED, task, tokens, reuse_prefix=True),  # as `supertiny serve` runs it
         "pytorch_fp32": lambda: HFPredictor(PRUNED, task, tokens),
         "student_fp32": lambda: HFPredictor(params.prune.source, task, tokens),
     }
@@ -54,8 +55,12 @@ def main() -> str:
         else:
             metrics["llamacpp_skipped"] = "disabled by benchmark.llama_cpp" if not settings.llama_cpp else "llama-cpp-python is not installed"
         results = compare(predictors, examples)
+    # a hub: every request against one home, so requests share the instructions and the home
+    hub = [{**example, "context": examples[0]["context"]} for example in examples]
+    hub_results = compare({name: predictors[name] for name in ("deployed", "deployed_prefix_cache", "pytorch_fp32")}, hub)
     precision = read_card(DEPLOYED)["params"]["precision"]
     flat = flat_metrics(results, precision)
+    flat |= {f"hub_{key}": value for key, value in flat_metrics(hub_results, precision).items()}
     write_json("metrics/benchmark.json", {**metrics, "deployed_precision": precision, **flat})
     return f"metrics/benchmark.json: deployed p50 {flat['deployed_latency_ms_p50']:.0f} ms, {flat.get('speedup_p50_vs_student_fp32')}x faster than the fp32 student"
 

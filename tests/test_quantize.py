@@ -60,3 +60,20 @@ def test_the_export_is_a_self_contained_kv_cache_model_folder(trained_tiny, tiny
 def test_a_failing_build_is_one_user_error(tmp_path):
     with pytest.raises(SupertinyError, match="model builder failed"):
         export_genai(tmp_path / "missing", tmp_path / "out", "int8")
+
+
+def test_the_prefix_cache_answers_as_a_fresh_cache_and_prefills_only_what_is_new(tiny_exports, task, splits):
+    fresh, kept = GenaiModel(tiny_exports("int8")), GenaiModel(tiny_exports("int8"), reuse_prefix=True)
+    home = splits["test"][0]["context"]
+    requests = [{**e, "context": home} for e in splits["test"][:4]] + [splits["test"][5], splits["test"][5]]
+    for number, example in enumerate(requests):
+        ids = prompt_ids(fresh.tokenizer, task, example)
+        expected, _, _, expected_logprobs = fresh.generate(ids, 12)
+        new, _, _, logprobs = kept.generate(ids, 12)
+        assert new == expected and logprobs == pytest.approx(expected_logprobs, abs=1e-3)
+        if number == 0:
+            assert kept.last_prefill_tokens == len(ids)  # nothing kept yet
+        elif number == 4:
+            assert kept.last_prefill_tokens > len(ids) // 2  # another home: most of the prompt is new
+        else:
+            assert kept.last_prefill_tokens < len(ids) // 2  # the same home (or request) as the one before

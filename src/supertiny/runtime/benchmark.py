@@ -43,6 +43,10 @@ def flat_metrics(results: dict[str, dict], deployed_precision: str) -> dict[str,
     for baseline in ("pytorch_fp32", "student_fp32"):
         if baseline in results:
             flat[f"speedup_p50_vs_{baseline}"] = round(results[baseline]["latency_ms_p50"] / deployed["latency_ms_p50"], 2)
+    if cached := results.get("deployed_prefix_cache"):
+        flat["prefix_cache_speedup_p50"] = round(deployed["latency_ms_p50"] / cached["latency_ms_p50"], 2)
+        if "pytorch_fp32" in results:
+            flat["prefix_cache_speedup_p50_vs_pytorch_fp32"] = round(results["pytorch_fp32"]["latency_ms_p50"] / cached["latency_ms_p50"], 2)
     for name, metrics in results.items():
         if name.startswith("llamacpp_") and "decode_tokens_per_s" in metrics and "decode_tokens_per_s" in deployed:
             flat[f"decode_vs_{name}"] = round(deployed["decode_tokens_per_s"] / metrics["decode_tokens_per_s"], 2)

@@ -18,11 +18,20 @@ from supertiny.runtime.token_predictor import TokenPredictor
 KIND = "ort-genai"
 
 
+MIN_SHARED_PREFIX = 16  # tokens: below this, a fresh generator costs no more than rewinding
+
+
 class GenaiModel:
     """Greedy generation with a KV cache, timed per request: prefill (to the first token)
-    and decode (every later token) separately."""
+    and decode (every later token) separately.
 
-    def __init__(self, folder: str | Path):
+    `reuse_prefix`: keep the last request's KV cache and, for the next request, rewind it to
+    the tokens both share and prefill only the rest. Requests from one home share the
+    instructions and the home (most of the prompt), so a hub serving its one home prefills
+    only the user's message. One request at a time (the server's model thread).
+    """
+
+    def __init__(self, folder: str | Path, reuse_prefix: bool = False, max_length: int = 2048):
         import onnxruntime_genai as og
         from transformers import AutoTokenizer
 
@@ -30,19 +39,42 @@ class GenaiModel:
         self.model = og.Model(str(folder))
         self.tokenizer = AutoTokenizer.from_pretrained(folder)
         self.end_id = self.tokenizer.convert_tokens_to_ids(END_OF_TURN)
+        self.reuse_prefix, self.max_length = reuse_prefix, max_length
+        self._held, self._held_ids = None, []
+        self.last_prefill_tokens = 0  # what the last request prefilled (all of it, or past the shared prefix)
+
+    def _prefilled(self, ids: list[int], max_new_tokens: int):
+        """A generator holding `ids`: the kept one rewound to the shared prefix, or a new one."""
+        if self.reuse_prefix and self._held is not None and len(ids) + max_new_tokens <= self.max_length:
+            shared = 0
+            for a, b in zip(ids[:-1], self._held_ids):  # the last prompt token is always fed again
+                if a != b:
+                    break
+                shared += 1
+            if shared >= MIN_SHARED_PREFIX:
+                self._held.rewind_to(shared)
+                self._held.append_tokens(ids[shared:])
+                self.last_prefill_tokens = len(ids) - shared
+                return self._held
+        keep = self.reuse_prefix and len(ids) + max_new_tokens <= self.max_length
+        params = self._og.GeneratorParams(self.model)
+        params.set_search_options(max_length=self.max_length if keep else len(ids) + max_new_tokens, do_sample=False)
+        generator = self._og.Generator(self.model, params)
+        generator.append_tokens(ids)
+        self._held = generator if keep else None
+        self.last_prefill_tokens = len(ids)
+        return generator
 
     def generate(self, ids: list[int], max_new_tokens: int) -> tuple[list[int], float, float, list[float]]:
         """(new token ids without the end-of-turn token, prefill seconds, decode seconds, log-probability
         of each chosen token, the end of turn included: the answer's confidence)."""
-        params = self._og.GeneratorParams(self.model)
-        params.set_search_options(max_length=len(ids) + max_new_tokens, do_sample=False)
         start = time.perf_counter()
-        generator = self._og.Generator(self.model, params)
-        generator.append_tokens(ids)
+        self._held_ids = []  # until this request has finished, the kept cache is in no known state
+        generator = self._prefilled(ids, max_new_tokens)
         new: list[int] = []
         logprobs: list[float] = []
         first = None
-        while not generator.is_done() and len(new) < max_new_tokens:
+        while len(new) < max_new_tokens and (generator is self._held or not generator.is_done()):
             logits = generator.get_logits()[0, -1]  # the distribution the next token is chosen from
             generator.generate_next_token()
             token = int(generator.get_next_tokens()[0])
@@ -52,6 +84,8 @@ class GenaiModel:
                 break
             new.append(token)
         end = time.perf_counter()
+        if generator is self._held:
+            self._held_ids = ids + new  # the KV cache holds at least these positions
         return new, (first or end) - start, end - (first or end), logprobs
 
     def logits(self, ids: list[int]):
@@ -75,6 +109,6 @@ def token_logprob(logits, token: int) -> float:
 class GenaiPredictor(TokenPredictor):
     """The deployed model (card kind `ort-genai`) answering task examples."""
 
-    def __init__(self, folder: str | Path, task, max_new_tokens: int):
-        runtime = GenaiModel(folder)
+    def __init__(self, folder: str | Path, task, max_new_tokens: int, reuse_prefix: bool = False):
+        runtime = GenaiModel(folder, reuse_prefix)
         super().__init__(runtime, runtime.tokenizer, task, max_new_tokens, read_card(folder).get("parameters"), weights_bytes(folder))

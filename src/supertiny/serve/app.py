@@ -229,7 +229,7 @@ def serve(
         print(warning, file=sys.stderr)
     check_budget(folder, limits)
     default_context = load_context(context_file, task, limits) if context_file else None
-    predictor = load_predictor(folder, task, limits.max_tokens_cap)  # the batcher sets each batch's own limit
+    predictor = load_predictor(folder, task, limits.max_tokens_cap, reuse_prefix=True)  # the batcher sets each batch's own limit
     app = create_app(
         predictor, task, model_name or Path(folder).resolve().name, limits, default_context,
         api_key=api_key, max_batch=max_batch, max_queue=max_queue, read_timeout=read_timeout, fallback=fallback,
