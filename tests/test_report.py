@@ -22,3 +22,23 @@ def test_category_rows_group_bars_by_category_and_skip_missing_values():
 def test_cost_per_million_requests_is_machine_time_at_one_request_at_a_time():
     # 360 ms a request = 100 hours per million requests, at $0.10 an hour
     assert cost_per_million_requests(360.0, 0.10) == pytest.approx(10.0)
+
+
+def test_the_report_puts_test_and_hand_written_side_by_side_per_model_and_category():
+    from supertiny.report import held_out_names, model_rows, render_report
+
+    evaluations = {
+        "teacher": {"exact_match": 0.98, "similarity": 0.99, "parse_rate": 1.0, "exact_match_simple": 1.0, "exact_match_relative": 0.9,
+                    "examples": 150, "handwritten_exact_match": 0.61, "handwritten_similarity": 0.7, "handwritten_parse_rate": 1.0,
+                    "handwritten_exact_match_simple": 0.7, "handwritten_exact_match_relative": 0.3, "handwritten_examples": 152},
+        "sft": {"exact_match": 0.45, "exact_match_simple": 0.9, "exact_match_relative": 0.1, "examples": 150},
+    }
+    assert held_out_names(evaluations) == ["handwritten"]
+    rows = model_rows(evaluations, 0.1, None)
+    assert rows[0]["handwritten_exact_match"] == 0.61 and rows[1]["handwritten_exact_match"] is None
+    assert [r["handwritten_exact_match"] for r in category_rows(evaluations)] == [0.7, None, 0.3, None]
+    report = render_report("t", evaluations, {}, {}, rows)
+    assert "## Test split and hand-written set `handwritten` side by side" in report
+    assert "| teacher | 0.980 / 0.610 | 0.990 / 0.700 | 1.000 / 1.000 | 1.00 / 0.70 | 0.90 / 0.30 |" in report
+    assert "| sft | 0.450 / – |" in report
+    assert "| model | simple | relative | held-out phrasing |" in report  # the test split's own table is unchanged
