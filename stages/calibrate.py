@@ -1,5 +1,6 @@
 """Stage calibrate: the confidence threshold below which the deployed model hands a request to
-the teacher, picked on dev; the cascade's accuracy, hand-off share and cost on the test split."""
+the teacher, picked on dev; the cascade's accuracy, hand-off share and cost on the test split
+and on each hand-written set the evaluate stage scored."""
 
 from tqdm import tqdm
 
@@ -40,35 +41,42 @@ def main() -> str:
     chosen, reached = pick_threshold(dev_curve, params.cascade.target_exact_match)
 
     split = params.evaluate.split
-    teacher_test = {r["id"]: r for r in read_jsonl("data/eval/teacher.jsonl", required=("id", "correct"))}
-    test_rows = [
-        Answered(r.get("confidence") if r["prediction"] is not None else None, r["correct"], teacher_test[r["id"]]["correct"])
-        for r in read_jsonl("data/eval/deployed.jsonl", required=("id", "correct", "prediction"))
-    ]
-    test = at_threshold(test_rows, chosen["threshold"])
+    teacher = {(r.get("split", split), r["id"]): r["correct"] for r in read_jsonl("data/eval/teacher.jsonl", required=("id", "correct"))}
+    scored: dict[str, list[Answered]] = {}
+    for r in read_jsonl("data/eval/deployed.jsonl", required=("id", "correct", "prediction")):
+        name = r.get("split", split)
+        scored.setdefault(name, []).append(Answered(r.get("confidence") if r["prediction"] is not None else None, r["correct"], teacher[name, r["id"]]))
+    applied = {name: at_threshold(rows, chosen["threshold"]) for name, rows in scored.items()}  # the test split, and any hand-written set
 
     latency = latency_summary(seconds, predictions)
     tiny_cost = cost_per_million_requests(latency["latency_ms_p50"], params.report.cpu_price_per_hour)
     teacher_cost = read_json("metrics/teach.json")["cost_per_million_requests_usd"]
-    cascade_cost = blended_cost_per_million(test["handoff_share"], tiny_cost, teacher_cost)
+    cascade_cost = blended_cost_per_million(applied[split]["handoff_share"], tiny_cost, teacher_cost)
     metrics = {
+        "split": split,
         "target_exact_match": params.cascade.target_exact_match,
         "target_reached_on_dev": reached,
         "threshold": chosen["threshold"],
         "dev_handoff_share": chosen["handoff_share"],
         "dev_exact_match_cascade": chosen["exact_match"],
-        f"{split}_handoff_share": test["handoff_share"],
-        f"{split}_exact_match_tiny": round(sum(r.tiny_correct for r in test_rows) / len(test_rows), 4),
-        f"{split}_exact_match_teacher": round(sum(r.teacher_correct for r in test_rows) / len(test_rows), 4),
-        f"{split}_exact_match_cascade": test["exact_match"],
+    }
+    for name, rows in scored.items():
+        metrics |= {
+            f"{name}_handoff_share": applied[name]["handoff_share"],
+            f"{name}_exact_match_tiny": round(sum(r.tiny_correct for r in rows) / len(rows), 4),
+            f"{name}_exact_match_teacher": round(sum(r.teacher_correct for r in rows) / len(rows), 4),
+            f"{name}_exact_match_cascade": applied[name]["exact_match"],
+        }
+    metrics |= {
         "cost_per_million_requests_tiny_usd": round(tiny_cost, 2),
         "cost_per_million_requests_teacher_usd": teacher_cost,
         "cost_per_million_requests_cascade_usd": round(cascade_cost, 2),
         "cascade_cost_per_million_vs_teacher": round(cascade_cost / teacher_cost, 4) if teacher_cost else None,
     }
     write_json("metrics/cascade.json", metrics)
-    curves = [{"split": "dev", **p} for p in dev_curve] + [{"split": split, **p} for p in cascade_curve(test_rows)]
+    curves = [{"split": "dev", **p} for p in dev_curve] + [{"split": name, **p} for name, rows in scored.items() for p in cascade_curve(rows)]
     write_json("reports/cascade_curve.json", curves)
+    test = applied[split]
     return (f"metrics/cascade.json: threshold {chosen['threshold']:.3f} hands off {test['handoff_share']:.0%} of {split}; "
             f"cascade exact match {test['exact_match']:.3f} (tiny alone {metrics[f'{split}_exact_match_tiny']:.3f}, "
             f"teacher {metrics[f'{split}_exact_match_teacher']:.3f}) at ${cascade_cost:.0f} per million requests")

@@ -1,4 +1,5 @@
-"""Stage evaluate@<name>: accuracy, similarity and latency of one model on the test split."""
+"""Stage evaluate@<name>: accuracy, similarity and latency of one model on the test split,
+and its accuracy on each of the task's hand-written held-out sets (e.g. `handwritten_*`)."""
 
 import sys
 
@@ -22,15 +23,21 @@ def main(name: str, folder: str) -> str:
     task = get_task(params.prepare.task)
     examples = read_jsonl(f"data/task/{settings.split}.jsonl", required=("id", "input", "context", "category", "gold"))
     examples = examples[: settings.limit] if settings.limit else examples
+    held_out = {
+        set_name: read_jsonl(f"data/task/{set_name}.jsonl", required=("id", "input", "context", "category", "gold"))[: settings.held_out_limit]
+        for set_name in task.held_out_sets()
+    }
     if read_card(folder).get("kind") == "skipped":  # an optional stage that did not run
         write_jsonl(f"data/eval/{name}.jsonl", [])
         write_json(f"metrics/eval/{name}.json", {"skipped": True})
         return f"{name}: skipped (its stage did not run)"
     predictor = load_predictor(folder, task, params.generation.max_new_tokens, settings.precision)
-    metrics, rows = evaluate_model(predictor, examples, settings.batch_size, settings.latency_samples, desc=f"evaluate {name}")
+    metrics, rows = evaluate_model(predictor, examples, settings.batch_size, settings.latency_samples, desc=f"evaluate {name}",
+                                   split=settings.split, held_out=held_out)
     write_jsonl(f"data/eval/{name}.jsonl", rows)
     write_json(f"metrics/eval/{name}.json", metrics)
-    return (f"{name}: exact match {metrics['exact_match']:.3f}, similarity {metrics['similarity']:.3f} on {len(examples)} {settings.split} examples, "
+    extra = "".join(f", {metrics[f'{set_name}_exact_match']:.3f} on {len(subset)} {set_name}" for set_name, subset in held_out.items())
+    return (f"{name}: exact match {metrics['exact_match']:.3f}, similarity {metrics['similarity']:.3f} on {len(examples)} {settings.split} examples{extra}, "
             f"p50 latency {metrics.get('latency_ms_p50', 0):.0f} ms")
 
 

@@ -1,7 +1,8 @@
-"""Stage prepare: generate the task's train/dev/test splits."""
+"""Stage prepare: generate the task's train/dev/test splits and copy its hand-written held-out sets."""
 
 from collections import Counter
 
+from supertiny.held_out import check_kept_out, load_held_out_sets
 from supertiny.jsonl import write_json, write_jsonl
 from supertiny.params import load_params
 from supertiny.tasks import get_task
@@ -12,16 +13,19 @@ from supertiny.stage import stage_main
 def main() -> str:
     settings = load_params().prepare
     task = get_task(settings.task)
+    held_out = load_held_out_sets(task)  # checked first: a bad row stops the stage before anything is written
     sizes = {"train": settings.train_size, "dev": settings.dev_size, "test": settings.test_size}
     splits = task.generate(settings.seed, sizes, settings.typo_rate)
+    check_kept_out(held_out, splits)
     metrics = {}
-    for split, examples in splits.items():
+    for split, examples in {**splits, **held_out}.items():
         write_jsonl(f"data/task/{split}.jsonl", examples)
         metrics[f"{split}_examples"] = len(examples)
         for category, count in sorted(Counter(e["category"] for e in examples).items()):
             metrics[f"{split}_{category}"] = count
     write_json("metrics/prepare.json", metrics)
-    return f"data/task: {sizes['train']} train, {sizes['dev']} dev, {sizes['test']} test examples"
+    extra = "".join(f", {len(examples)} {name}" for name, examples in held_out.items())
+    return f"data/task: {sizes['train']} train, {sizes['dev']} dev, {sizes['test']} test examples{extra}"
 
 
 if __name__ == "__main__":

@@ -24,12 +24,21 @@ def main(models: list[str]) -> str:
     compression = {stage: read_json(f"metrics/{stage}.json") for stage in ("prune", "quantize", "benchmark") if Path(f"metrics/{stage}.json").exists()}
     compression["source"] = params.prune.source
     cascade = read_json("metrics/cascade.json")
-    correct = {name: {r["id"]: r["correct"] for r in read_jsonl(f"data/eval/{name}.jsonl", required=("id", "correct"))} for name in evaluations}
+    scored = {name: read_jsonl(f"data/eval/{name}.jsonl", required=("id", "correct")) for name in evaluations}
+    main_split = params.evaluate.split
+    splits = [main_split, *sorted({r["split"] for rows in scored.values() for r in rows if r.get("split", main_split) != main_split})]
     rl_source = str(transfer.get("rl", {}).get("source", "models/rft")).removeprefix("models/")
     source = params.prune.source.removeprefix("models/")
     steps = [("base", "sft"), ("sft", "rft"), ("rft", "distill"), (rl_source, "rl"), (source, "pruned"), ("pruned", "deployed"), ("deployed", "teacher")]
-    changes = step_changes(correct, steps)
-    write_json("reports/intervals.json", {f"{c['after']}_vs_{c['before']}": {k: v for k, v in c.items() if k not in ("before", "after")} for c in changes})
+    changes = [
+        {"split": split, **change}
+        for split in splits
+        for change in step_changes({name: {r["id"]: r["correct"] for r in rows if r.get("split", main_split) == split} for name, rows in scored.items()}, steps)
+    ]
+    write_json("reports/intervals.json", {
+        ("" if c["split"] == main_split else f"{c['split']}_") + f"{c['after']}_vs_{c['before']}": {k: v for k, v in c.items() if k not in ("split", "before", "after")}
+        for c in changes
+    })
     report = render_report(settings.title, evaluations, teach, judge, rows, transfer=transfer, compression=compression, cascade=cascade, changes=changes)
     atomic_write_text("reports/report.md", report)
     return f"reports/report.md: {len(evaluations)} models"

@@ -81,3 +81,21 @@ def test_every_param_a_stage_reads_is_declared(name):
     declared = set(stage.get("params", []))
     undeclared = [key for key in params_read(script_of(stage)) if key not in declared and key.split(".")[0] not in declared]
     assert not undeclared, f"dvc.yaml: stage {name!r} reads params it does not declare: {sorted(undeclared)}"
+
+
+TRAINING_STAGES = ("teach", "judge", "sft", "rft", "distill", "rl", "prune", "quantize")
+
+
+def test_held_out_sets_are_deps_of_prepare_and_evaluate_and_of_no_training_stage():
+    """A data file is not in any import closure: the task's hand-written sets must be deps of
+    the stage that copies them and of the one that scores them, and of nothing that trains."""
+    from supertiny.tasks import get_task
+
+    stages = stage_definitions()
+    sets = get_task(yaml.safe_load((ROOT / "params.yaml").read_text())["prepare"]["task"]).held_out_sets()
+    assert sets
+    for name, path in sets.items():
+        assert covered(Path(path).resolve(), stages["prepare"]["deps"]), name
+        assert f"data/task/{name}.jsonl" in stages["evaluate"]["deps"], name
+        for stage in TRAINING_STAGES:
+            assert not [dep for dep in stages[stage]["deps"] if name in dep], f"{stage} must not read the held-out set {name}"

@@ -53,9 +53,39 @@ def test_repro_builds_every_model_metric_and_report(project):
     assert "## Knowledge transfer" in report and "- **rl**: GRPO for 2 steps from distill" in report
     intervals = json.loads((project / "reports/intervals.json").read_text())
     assert {"sft_vs_base", "rft_vs_sft", "rl_vs_distill", "deployed_vs_pruned", "teacher_vs_deployed"} <= set(intervals)
-    assert all(v["low"] <= v["change"] <= v["high"] and v["examples"] == 20 for v in intervals.values())
+    assert all(v["low"] <= v["change"] <= v["high"] for v in intervals.values())
+    assert all(v["examples"] == 20 for k, v in intervals.items() if not k.startswith("handwritten_"))
+    assert "handwritten_sft_vs_base" in intervals
     assert "| sft → rft |" in report
     assert len(json.loads((project / "metrics/train/sft.json").read_text())) == 4
+
+
+@pytest.mark.slow
+def test_every_model_is_scored_on_the_hand_written_set_which_nothing_trains_on(project):
+    """evaluate scores the task's hand-written set as its own split (capped at 25 by the tiny
+    preset's evaluate.held_out_limit), next to the test split's unchanged keys; latency is
+    timed on the test split only; no trace or training example holds a hand-written request."""
+    from supertiny.held_out import normal_text
+    from supertiny.tasks.smart_home.generator import CATEGORIES
+
+    def rows(path):
+        return [json.loads(line) for line in (project / path).read_text().splitlines()]
+
+    hand = rows("data/task/handwritten.jsonl")
+    assert len(hand) >= 120 and json.loads((project / "metrics/prepare.json").read_text())["handwritten_examples"] == len(hand)
+    for name in ("teacher", "base", "sft", "rft", "distill", "rl", "pruned", "deployed"):
+        metrics = json.loads((project / "metrics" / "eval" / f"{name}.json").read_text())
+        assert metrics["examples"] == 20 and metrics["handwritten_examples"] == 25 and metrics["latency_samples"] == 2
+        assert {"handwritten_exact_match", "handwritten_parse_rate", *(f"handwritten_exact_match_{c}" for c in CATEGORIES)} <= set(metrics)
+        assert not [key for key in metrics if key.startswith("handwritten_") and "latency" in key]
+        assert [r["split"] for r in rows(f"data/eval/{name}.jsonl")] == ["test"] * 20 + ["handwritten"] * 25
+    assert json.loads((project / "metrics/eval/teacher.json").read_text())["handwritten_exact_match"] == 0.56
+    trained = {normal_text(r["input"]) for path in ("data/task/train.jsonl", "data/task/dev.jsonl", "data/traces/train.jsonl",
+                                                    "data/traces/dev.jsonl", "data/judged/accepted.jsonl") for r in rows(path)}
+    assert not trained & {normal_text(r["input"]) for r in hand}
+    report = (project / "reports/report.md").read_text()
+    assert "## Test split and hand-written set `handwritten` side by side" in report and "| teacher | 1.000 / 0.560 |" in report
+    assert all("handwritten_exact_match" in row for row in json.loads((project / "reports/models.json").read_text()))
 
 
 @pytest.mark.slow
@@ -100,7 +130,8 @@ def test_compression_builds_a_deployed_model_and_a_quantize_param_reruns_only_wh
     # the teacher is always right here, so every hand-off is a right answer
     assert cascade["test_exact_match_cascade"] >= max(cascade["test_exact_match_tiny"], cascade["test_handoff_share"])
     curve = json.loads((project / "reports/cascade_curve.json").read_text())
-    assert {p["split"] for p in curve} == {"dev", "test"} and max(p["handoff_share"] for p in curve) == 1.0
+    assert {p["split"] for p in curve} == {"dev", "test", "handwritten"} and max(p["handoff_share"] for p in curve) == 1.0
+    assert "handwritten_exact_match_cascade" in cascade
     assert "## Cascade" in (project / "reports/report.md").read_text()
     with changed_param(project, "quantize", "block_size", 16):
         ran = set(re.findall(r"Running stage '([^']+)'", run(["dvc", "repro"], project).stdout))

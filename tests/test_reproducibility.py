@@ -52,7 +52,7 @@ PINNED = {
                    "recovery_final_teacher_agreement": 0.973684},
     "quantize.json": {"file_bytes": 3786160},
     "judge.json": {"traces": 60, "accepted": 60},
-    "eval/teacher.json": {"exact_match": 1.0, "parse_rate": 1.0},
+    "eval/teacher.json": {"exact_match": 1.0, "parse_rate": 1.0, "handwritten_exact_match": 0.56, "handwritten_examples": 25},
     "eval/sft.json": {"exact_match": 0.0, "examples": 20},
     "eval/deployed.json": {"exact_match": 0.0, "parameters": 3232064},
 }

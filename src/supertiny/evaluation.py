@@ -17,14 +17,38 @@ def percentile(values: list[float], q: float) -> float:
     return ordered[index]
 
 
-def evaluate_model(predictor, examples: list[dict], batch_size: int, latency_samples: int, desc: str = "evaluate"):
-    """(flat metrics, per-example rows) for a predictor on examples that carry `gold`."""
+def evaluate_model(predictor, examples: list[dict], batch_size: int, latency_samples: int, desc: str = "evaluate",
+                   split: str = "test", held_out: dict[str, list[dict]] | None = None):
+    """(flat metrics, per-example rows) for a predictor on examples that carry `gold`.
+
+    `held_out` (name -> examples, e.g. the task's hand-written set) are scored the same way,
+    each as a split of its own: its metrics are the main split's keys prefixed `<name>_`
+    (`handwritten_exact_match`, ...), its rows carry `split: <name>`. Latency is timed on
+    `examples` only.
+    """
+    metrics, rows = score_split(predictor, examples, batch_size, desc, split, phrasing=True)
+    metrics.update(measure_latency(predictor, examples[:latency_samples]))
+    if predictor.parameters is not None:
+        metrics["parameters"] = int(predictor.parameters)
+    if getattr(predictor, "model_bytes", None):
+        metrics["model_bytes"] = int(predictor.model_bytes)
+    for name, extra in (held_out or {}).items():
+        extra_metrics, extra_rows = score_split(predictor, extra, batch_size, f"{desc} {name}", name, phrasing=False)
+        metrics.update({f"{name}_{key}": value for key, value in extra_metrics.items()})
+        rows += extra_rows
+    return metrics, rows
+
+
+def score_split(predictor, examples: list[dict], batch_size: int, desc: str, split: str, phrasing: bool):
+    """(accuracy metrics, rows) of one split, decoded in batches; `phrasing`: also score the
+    generator's held-out against seen phrasings (from each example's `meta`)."""
     predictions = predict_in_length_order(predictor, examples, batch_size, desc)
-    rows = [
-        {
-            "id": example["id"],
-            "category": example["category"],
-            "held_out_phrasing": example.get("meta", {}).get("held_out_phrasing", False),
+    rows = []
+    for example, prediction in zip(examples, predictions):
+        row = {"id": example["id"], "split": split, "category": example["category"]}
+        if phrasing:
+            row["held_out_phrasing"] = example.get("meta", {}).get("held_out_phrasing", False)
+        rows.append(row | {
             "input": example["input"],
             "text": prediction.text,
             "prediction": prediction.answer,
@@ -32,16 +56,9 @@ def evaluate_model(predictor, examples: list[dict], batch_size: int, latency_sam
             "correct": exact_match(prediction.answer, example["gold"]),
             "similarity": round(sim_rl(prediction.answer, example["gold"]), 4),
             "confidence": prediction.confidence,
-        }
-        for example, prediction in zip(examples, predictions)
-    ]
+        })
     metrics = score_predictions(rows)
     metrics["mean_new_tokens"] = round(statistics.fmean(p.new_tokens for p in predictions), 2) if predictions else 0.0
-    metrics.update(measure_latency(predictor, examples[:latency_samples]))
-    if predictor.parameters is not None:
-        metrics["parameters"] = int(predictor.parameters)
-    if getattr(predictor, "model_bytes", None):
-        metrics["model_bytes"] = int(predictor.model_bytes)
     return metrics, rows
 
 

@@ -18,6 +18,13 @@ from supertiny.errors import SupertinyError
 
 def iter_jsonl(path: str | Path, required: Iterable[str] = ()) -> Iterator[dict[str, Any]]:
     """Yield one dict per non-empty line; raise a one-line error naming file:line otherwise."""
+    for _, row in iter_numbered_jsonl(path, required):
+        yield row
+
+
+def iter_numbered_jsonl(path: str | Path, required: Iterable[str] = ()) -> Iterator[tuple[int, dict[str, Any]]]:
+    """(line number, dict) per non-empty line, for readers that check rows further and must
+    name the line of a bad one; the same one-line errors as `iter_jsonl`."""
     path = Path(path)
     required = tuple(required)
     if not path.exists():
@@ -35,7 +42,7 @@ def iter_jsonl(path: str | Path, required: Iterable[str] = ()) -> Iterator[dict[
             missing = [key for key in required if key not in row]
             if missing:
                 raise SupertinyError(f"{path}:{number}: missing key {missing[0]!r}")
-            yield row
+            yield number, row
 
 
 def read_jsonl(path: str | Path, required: Iterable[str] = ()) -> list[dict[str, Any]]:

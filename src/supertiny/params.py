@@ -310,6 +310,7 @@ class BenchmarkParams:
 class EvaluateParams:
     split: Literal["dev", "test"]
     limit: int | None
+    held_out_limit: int | None  # examples scored of each hand-written held-out set (null: all)
     batch_size: int
     latency_samples: int
     threads: int | None
@@ -317,6 +318,7 @@ class EvaluateParams:
 
     def check(self) -> None:
         _require(self.limit is None or self.limit >= 1, "limit", "must be >= 1 or null")
+        _require(self.held_out_limit is None or self.held_out_limit >= 1, "held_out_limit", "must be >= 1 or null")
         _require(self.batch_size >= 1, "batch_size", "must be >= 1")
         _require(self.latency_samples >= 1, "latency_samples", "must be >= 1")
         _require(self.threads is None or self.threads >= 1, "threads", "must be >= 1 or null")

@@ -19,10 +19,22 @@ def category_names(evaluations: dict[str, dict]) -> list[str]:
     ))
 
 
+def held_out_names(evaluations: dict[str, dict]) -> list[str]:
+    """The hand-written held-out sets the models were scored on (`<name>_exact_match` beside
+    `<name>_examples`, as `evaluate` writes them), in the order the metrics list them."""
+    return list(dict.fromkeys(
+        key.removesuffix("_examples") for m in evaluations.values() for key in m
+        if key.endswith("_examples") and f"{key.removesuffix('_examples')}_exact_match" in m
+    ))
+
+
 def category_rows(evaluations: dict[str, dict]) -> list[dict]:
-    """Plot data for the per-category chart: one bar per (category, model), grouped by category."""
+    """Plot data for the per-category chart: one bar per (category, model), grouped by category;
+    each row also carries the model's exact match on every hand-written set in that category."""
+    held_out = held_out_names(evaluations)
     return [
         {"label": f"{category} · {name}", "category": category, "model": name, "exact_match": m.get(f"exact_match_{category}")}
+        | {f"{h}_exact_match": m.get(f"{h}_exact_match_{category}") for h in held_out}
         for category in category_names(evaluations) for name, m in evaluations.items()
         if m.get(f"exact_match_{category}") is not None
     ]
@@ -37,6 +49,7 @@ def _fmt(value, digits: int = 3) -> str:
 
 
 def model_rows(evaluations: dict[str, dict], cpu_price_per_hour: float, teacher_cost: float | None) -> list[dict]:
+    held_out = held_out_names(evaluations)
     rows = []
     for name, m in evaluations.items():
         cost = teacher_cost if name == "teacher" else cost_per_million_requests(m.get("latency_ms_p50", 0.0), cpu_price_per_hour)
@@ -51,8 +64,26 @@ def model_rows(evaluations: dict[str, dict], cpu_price_per_hour: float, teacher_
                 "parameters": m.get("parameters"),
                 "cost_per_million_requests_usd": round(cost, 2) if cost is not None else None,
             }
+            | {f"{h}_{key}": m.get(f"{h}_{key}") for h in held_out for key in ("exact_match", "similarity", "parse_rate")}
         )
     return rows
+
+
+def held_out_lines(evaluations: dict[str, dict]) -> list[str]:
+    """Per hand-written set: each model's test and hand-written figures side by side, overall and per category."""
+    categories = category_names(evaluations)
+    lines = []
+    for h in held_out_names(evaluations):
+        counts = {m[f"{h}_examples"] for m in evaluations.values() if f"{h}_examples" in m}
+        lines += ["", f"## Test split and hand-written set `{h}` side by side", ""]
+        lines += [f"Each cell: test / `{h}` ({', '.join(map(str, sorted(counts)))} examples written by hand, without the generator); "
+                  "the category columns are exact match."]
+        lines += ["", "| model | exact match | similarity | parse rate | " + " | ".join(categories) + " |", "|---|" + "---|" * (len(categories) + 3)]
+        for name, m in evaluations.items():
+            cells = [f"{_fmt(m.get(key))} / {_fmt(m.get(f'{h}_{key}'))}" for key in ("exact_match", "similarity", "parse_rate")]
+            cells += [f"{_fmt(m.get(f'exact_match_{c}'), 2)} / {_fmt(m.get(f'{h}_exact_match_{c}'), 2)}" for c in categories]
+            lines.append(f"| {name} | " + " | ".join(cells) + " |")
+    return lines
 
 
 def transfer_lines(evaluations: dict[str, dict], transfer: dict[str, dict]) -> list[str]:
@@ -135,29 +166,33 @@ def compression_lines(evaluations: dict[str, dict], rows: list[dict], compressio
 
 def cascade_lines(cascade: dict) -> list[str]:
     """The deployed model with the teacher behind it, at the threshold calibrated on dev."""
-    split = next((k.removesuffix("_handoff_share") for k in cascade if k.endswith("_handoff_share") and not k.startswith("dev_")), "test")
+    split = cascade.get("split", "test")
+    others = [k.removesuffix("_handoff_share") for k in cascade if k.endswith("_handoff_share") and k.split("_")[0] not in ("dev", split)]
     reached = "reached" if cascade.get("target_reached_on_dev") else "not reached (the most accurate point instead)"
-    return [
+    sets = [split, *others]
+    lines = [
         "", "## Cascade: the deployed model, the teacher behind it", "",
+        f"Exact match on {' / '.join(sets)}; cost on {split}.", "",
         "| | exact match | $ / 1M requests |", "|---|---|---|",
-        f"| deployed alone | {_fmt(cascade.get(f'{split}_exact_match_tiny'))} | {_fmt(cascade.get('cost_per_million_requests_tiny_usd'), 2)} |",
-        f"| teacher alone | {_fmt(cascade.get(f'{split}_exact_match_teacher'))} | {_fmt(cascade.get('cost_per_million_requests_teacher_usd'), 2)} |",
-        f"| cascade ({_fmt(cascade.get(f'{split}_handoff_share'))} handed off) | {_fmt(cascade.get(f'{split}_exact_match_cascade'))} | "
-        f"{_fmt(cascade.get('cost_per_million_requests_cascade_usd'), 2)} |",
+        f"| deployed alone | {' / '.join(_fmt(cascade.get(f'{s}_exact_match_tiny')) for s in sets)} | {_fmt(cascade.get('cost_per_million_requests_tiny_usd'), 2)} |",
+        f"| teacher alone | {' / '.join(_fmt(cascade.get(f'{s}_exact_match_teacher')) for s in sets)} | {_fmt(cascade.get('cost_per_million_requests_teacher_usd'), 2)} |",
+        f"| cascade ({' / '.join(_fmt(cascade.get(f'{s}_handoff_share')) for s in sets)} handed off) | "
+        f"{' / '.join(_fmt(cascade.get(f'{s}_exact_match_cascade')) for s in sets)} | {_fmt(cascade.get('cost_per_million_requests_cascade_usd'), 2)} |",
         "",
         f"- threshold {_fmt(cascade.get('threshold'))} on the answer's lowest token probability, picked on dev for a cascade exact match of "
         f"{_fmt(cascade.get('target_exact_match'))}: {reached}; dev hands off {_fmt(cascade.get('dev_handoff_share'))} for "
         f"{_fmt(cascade.get('dev_exact_match_cascade'))}. The whole curve: `dvc plots show reports/cascade_curve.json`.",
     ]
+    return lines
 
 
 def change_lines(changes: list[dict]) -> list[str]:
     """Each step's change in test exact match with its paired 95% bootstrap interval (intervals.py)."""
     lines = ["", "## What each step changed (paired bootstrap, 95%)", ""]
-    lines += ["| step | exact match before → after | change | 95% interval | beyond noise |", "|---|---|---|---|---|"]
+    lines += ["| step | set | exact match before → after | change | 95% interval | beyond noise |", "|---|---|---|---|---|---|"]
     for c in changes:
         lines.append(
-            f"| {c['before']} → {c['after']} | {_fmt(c['exact_match_before'])} → {_fmt(c['exact_match_after'])} | {c['change']:+.3f} | "
+            f"| {c['before']} → {c['after']} | {c.get('split', '')} | {_fmt(c['exact_match_before'])} → {_fmt(c['exact_match_after'])} | {c['change']:+.3f} | "
             f"{c['low']:+.3f} to {c['high']:+.3f} | {'yes' if c['significant'] else 'no'} |"
         )
     return lines
@@ -179,6 +214,7 @@ def render_report(title: str, evaluations: dict[str, dict], teach: dict, judge: 
     for name, m in evaluations.items():
         cells = [_fmt(m.get(f"exact_match_{c}")) for c in categories] + [_fmt(m.get("exact_match_held_out_phrasing"))]
         lines.append(f"| {name} | " + " | ".join(cells) + " |")
+    lines += held_out_lines(evaluations)
     if changes:
         lines += change_lines(changes)
     if transfer:

@@ -7,6 +7,7 @@ student sees. `get_task(name)` is the only lookup the stages use.
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any, Protocol
 
 from supertiny.errors import SupertinyError
@@ -25,6 +26,19 @@ class Task(Protocol):
 
     def answer_problems(self, example: dict, calls: list[dict]) -> list[str]:
         """Reasons (schema-valid) calls cannot be the right answer to this example, without gold."""
+        ...
+
+    def held_out_sets(self) -> dict[str, Path]:
+        """Hand-written evaluation sets the task ships, by split name: JSONL files of examples
+        with gold, written without the generator. `prepare` checks them and copies them to
+        data/task/<name>.jsonl; `evaluate` scores each as a split of its own; nothing trains
+        on them (supertiny.held_out). `{}` when the task has none."""
+        ...
+
+    def example_problems(self, example: dict) -> list[str]:
+        """What makes a gold-labelled example invalid for this task, beyond the tool schemas
+        (`supertiny.held_out` checks those): an unknown category, a context the task cannot
+        read, a gold call its context cannot execute. Empty when it is valid."""
         ...
 
     def student_instructions(self) -> str: ...

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from supertiny.tasks.smart_home import phrasing
 from supertiny.tasks.smart_home.agent import ReferenceAgent
-from supertiny.tasks.smart_home.generator import generate_splits
-from supertiny.tasks.smart_home.home import render_compact
+from supertiny.tasks.smart_home.generator import CATEGORIES, generate_splits
+from supertiny.tasks.smart_home.handwritten import HANDWRITTEN_FILE
+from supertiny.tasks.smart_home.home import context_problems, render_compact
 from supertiny.tasks.smart_home.tools import ACTION_TOOLS, HELPER_TOOLS, consistency_problems, evidence_problems, run_helper
 
 TEACHER_SYSTEM_PROMPT = f"""You control a connected home. Use the helper tools to look the home up \
@@ -39,6 +42,20 @@ class SmartHomeTask:
     def answer_problems(self, example: dict, calls: list[dict]) -> list[str]:
         problems = consistency_problems(example["context"], calls)
         return problems or evidence_problems(example["input"], example["context"], calls)
+
+    def held_out_sets(self) -> dict[str, Path]:
+        return {"handwritten": HANDWRITTEN_FILE}
+
+    def example_problems(self, example: dict) -> list[str]:
+        if example["category"] not in CATEGORIES:
+            return [f"category must be one of {', '.join(CATEGORIES)}; got {example['category']!r}"]
+        problems = context_problems(example["context"])
+        if problems:
+            return [f"context: {problems[0]}"]
+        gold = example["gold"]
+        if (example["category"] == "irrelevance") != isinstance(gold, str):
+            return ["gold must be a reply (a string) exactly when the category is irrelevance"]
+        return [] if isinstance(gold, str) else [f"gold: {p}" for p in consistency_problems(example["context"], gold)]
 
     def student_instructions(self) -> str:
         return "Smart home: answer with tool calls, or a short reply if nothing should be done."

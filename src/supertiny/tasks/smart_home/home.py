@@ -166,3 +166,58 @@ def render_compact(context: dict) -> str:
         listed = "; ".join(f"{d['id']} {describe_state(d)}" for d in devices)
         lines.append(f"{room['name']} ({room['floor']}): {listed}")
     return "\n".join(lines)
+
+
+_LEVELS = {"brightness": (0, 100), "temperature": (10, 30), "volume": (0, 100)}
+
+
+def context_problems(context) -> list[str]:
+    """Why `context` is not a home this task can read, as generated homes are (for examples
+    written by hand): known rooms on a floor, known device kinds whose id, type, name,
+    room, floor, capabilities and state agree with each other."""
+    if not isinstance(context, dict) or not isinstance(context.get("home"), str):
+        return ["context must be an object with a string 'home'"]
+    rooms, devices = context.get("rooms"), context.get("devices")
+    if not isinstance(rooms, list) or not rooms or not isinstance(devices, list):
+        return ["context needs a non-empty list 'rooms' and a list 'devices'"]
+    floors: dict[str, str] = {}
+    for room in rooms:
+        if not isinstance(room, dict) or room.get("name") not in ROOMS or room.get("floor") not in ("downstairs", "upstairs"):
+            return [f"room {room!r} must have a known name ({', '.join(ROOMS)}) and a floor (downstairs or upstairs)"]
+        if room["name"] in floors:
+            return [f"room {room['name']!r} is listed twice"]
+        floors[room["name"]] = room["floor"]
+    problems = []
+    for device in devices:
+        problems += [f"device {device.get('id') if isinstance(device, dict) else device!r}: {p}" for p in _device_problems(device, floors)]
+    return problems
+
+
+def _device_problems(device, floors: dict[str, str]) -> list[str]:
+    fields = ("id", "kind", "type", "name", "room", "floor", "capabilities", "state")
+    if not isinstance(device, dict) or set(device) != set(fields):
+        return [f"must have exactly the fields {', '.join(fields)}"]
+    kind = KINDS.get(device["kind"])
+    if kind is None:
+        return [f"unknown kind {device['kind']!r} (known: {', '.join(KINDS)})"]
+    if device["room"] not in floors:
+        return [f"room {device['room']!r} is not one of the home's rooms"]
+    expected = {
+        "id": f"{ROOMS[device['room']].slug}_{kind.key}", "type": kind.type,
+        "floor": floors[device["room"]], "capabilities": list(kind.capabilities),
+    }
+    problems = [f"{key} must be {value!r}" for key, value in expected.items() if device[key] != value]
+    if device["name"] not in kind.names:
+        problems.append(f"name must be one of {', '.join(kind.names)}")
+    state = device["state"]
+    if not isinstance(state, dict) or state.get("power") not in ("on", "off"):
+        return problems + ["state needs power 'on' or 'off'"]
+    for capability, (low, high) in _LEVELS.items():
+        value = state.get(capability)
+        if (capability in kind.capabilities) != (capability in state):
+            problems.append(f"state must have {capability} exactly when the device supports it")
+        elif value is not None and (not isinstance(value, int) or isinstance(value, bool) or not low <= value <= high):
+            problems.append(f"state {capability} must be an integer within [{low}, {high}]")
+    if ("color" in kind.capabilities) != ("color" in state) or state.get("color", COLORS[0]) not in COLORS:
+        problems.append(f"state color must be one of {', '.join(COLORS)}, exactly when the device supports colour")
+    return problems
