@@ -43,11 +43,12 @@ class GenaiModel:
         self._held, self._held_ids = None, []
         self.last_prefill_tokens = 0  # what the last request prefilled (all of it, or past the shared prefix)
 
-    def _prefilled(self, ids: list[int], max_new_tokens: int):
-        """A generator holding `ids`: the kept one rewound to the shared prefix, or a new one."""
+    def _prefilled(self, ids: list[int], max_new_tokens: int, held_ids: list[int]):
+        """A generator holding `ids`: the kept one (which holds `held_ids`) rewound to the shared
+        prefix, or a new one."""
         if self.reuse_prefix and self._held is not None and len(ids) + max_new_tokens <= self.max_length:
             shared = 0
-            for a, b in zip(ids[:-1], self._held_ids):  # the last prompt token is always fed again
+            for a, b in zip(ids[:-1], held_ids):  # the last prompt token is always fed again
                 if a != b:
                     break
                 shared += 1
@@ -69,8 +70,8 @@ class GenaiModel:
         """(new token ids without the end-of-turn token, prefill seconds, decode seconds, log-probability
         of each chosen token, the end of turn included: the answer's confidence)."""
         start = time.perf_counter()
-        self._held_ids = []  # until this request has finished, the kept cache is in no known state
-        generator = self._prefilled(ids, max_new_tokens)
+        held_ids, self._held_ids = self._held_ids, []  # until this request has finished, the kept cache is in no known state
+        generator = self._prefilled(ids, max_new_tokens, held_ids)
         new: list[int] = []
         logprobs: list[float] = []
         first = None
