@@ -1,4 +1,5 @@
-"""Stage prepare: generate the task's train/dev/test splits."""
+"""Stage prepare: the task's train/dev/test splits, generated (smart_home) or read from the
+user's files and checked before anything is written (custom)."""
 
 from collections import Counter
 
@@ -10,8 +11,9 @@ from supertiny.stage import stage_main
 
 @stage_main
 def main() -> str:
-    settings = load_params().prepare
-    task = get_task(settings.task)
+    params = load_params()
+    settings = params.prepare
+    task = get_task(settings.task, params.custom)
     sizes = {"train": settings.train_size, "dev": settings.dev_size, "test": settings.test_size}
     splits = task.generate(settings.seed, sizes, settings.typo_rate)
     metrics = {}
@@ -21,7 +23,7 @@ def main() -> str:
         for category, count in sorted(Counter(e["category"] for e in examples).items()):
             metrics[f"{split}_{category}"] = count
     write_json("metrics/prepare.json", metrics)
-    return f"data/task: {sizes['train']} train, {sizes['dev']} dev, {sizes['test']} test examples"
+    return f"data/task: {len(splits['train'])} train, {len(splits['dev'])} dev, {len(splits['test'])} test examples"
 
 
 if __name__ == "__main__":
