@@ -107,7 +107,8 @@ def test_serve_answers_the_features_own_client(crm_project, tmp_path):
 
 def test_switching_to_the_built_in_task_and_back(crm_project):
     """The built-in task rebuilds every stage; going back to the feature restores it from DVC's
-    run-cache, paying the teacher nothing."""
+    run-cache, paying the teacher nothing (DVC 3 reruns `report` instead of restoring it:
+    a second's work on the restored metrics, with the same result)."""
     root, server, smart_home = crm_project
     crm = (root / "params.yaml").read_text()
     (root / "params.yaml").write_text(smart_home)
@@ -119,6 +120,6 @@ def test_switching_to_the_built_in_task_and_back(crm_project):
     sent = server.requests()
     (root / "params.yaml").write_text(crm)
     again = run(["dvc", "repro"], root, env=ENV).stdout
-    assert "Running stage" not in again and server.requests() == sent
+    assert set(re.findall(r"Running stage '([^']+)'", again)) == {"report"} and server.requests() == sent
     before = yaml.safe_load((root.parent / "dvc.lock.crm").read_text())
     assert yaml.safe_load((root / "dvc.lock").read_text()) == before
