@@ -20,7 +20,7 @@ def main(name: str, folder: str) -> str:
     settings = params.evaluate
     if settings.threads:
         torch.set_num_threads(settings.threads)
-    task = get_task(params.prepare.task)
+    task = get_task(params.prepare.task, params.custom)
     examples = read_jsonl(f"data/task/{settings.split}.jsonl", required=("id", "input", "context", "category", "gold"))
     examples = examples[: settings.limit] if settings.limit else examples
     held_out = {

@@ -11,7 +11,7 @@ from supertiny.stage import stage_main
 @stage_main
 def main() -> str:
     params = load_params()
-    task = get_task(params.prepare.task)
+    task = get_task(params.prepare.task, params.custom)
     traces = read_jsonl("data/traces/train.jsonl", required=("id", "context", "messages", "final", "status"))
     llm_judge = LLMJudge(params.teach, params.judge) if params.judge.llm_judge else None
     accepted, rejected, metrics = judge_traces(task, traces, params.judge, llm_judge)

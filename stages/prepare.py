@@ -1,4 +1,6 @@
-"""Stage prepare: generate the task's train/dev/test splits and copy its hand-written held-out sets."""
+"""Stage prepare: the task's train/dev/test splits, generated (smart_home) or read from the
+user's files and checked before anything is written (custom), and the task's hand-written
+held-out sets, checked and copied."""
 
 from collections import Counter
 
@@ -11,8 +13,9 @@ from supertiny.stage import stage_main
 
 @stage_main
 def main() -> str:
-    settings = load_params().prepare
-    task = get_task(settings.task)
+    params = load_params()
+    settings = params.prepare
+    task = get_task(settings.task, params.custom)
     held_out = load_held_out_sets(task)  # checked first: a bad row stops the stage before anything is written
     sizes = {"train": settings.train_size, "dev": settings.dev_size, "test": settings.test_size}
     splits = task.generate(settings.seed, sizes, settings.typo_rate)
@@ -25,7 +28,7 @@ def main() -> str:
             metrics[f"{split}_{category}"] = count
     write_json("metrics/prepare.json", metrics)
     extra = "".join(f", {len(examples)} {name}" for name, examples in held_out.items())
-    return f"data/task: {sizes['train']} train, {sizes['dev']} dev, {sizes['test']} test examples{extra}"
+    return f"data/task: {len(splits['train'])} train, {len(splits['dev'])} dev, {len(splits['test'])} test examples{extra}"
 
 
 if __name__ == "__main__":

@@ -19,7 +19,7 @@ CURVE_KEYS = ("reward", "reward_std", "frac_reward_zero_std", "frac_groups_filte
 def main() -> str:
     params = load_params()
     settings = params.rl
-    task = get_task(params.prepare.task)
+    task = get_task(params.prepare.task, params.custom)
     traces = read_jsonl("data/judged/accepted.jsonl", required=("input", "context", "final"))
     source = "models/distill" if read_card("models/distill").get("kind") == "hf" else "models/rft"
     model, tokenizer = load_model(source)

@@ -10,17 +10,17 @@ from supertiny.params import as_dict, load_params
 from supertiny.score import score_predictions
 from supertiny.tasks import get_task
 from supertiny.teacher.backends import make_backend
-from supertiny.teacher.run import EXAMPLE_KEYS, run_teacher, usage_totals
+from supertiny.teacher.run import ESTIMATED_USAGE, EXAMPLE_KEYS, run_teacher, usage_totals
 from supertiny.stage import stage_main
 
 
 @stage_main
 def main() -> str:
     params = load_params()
-    task = get_task(params.prepare.task)
+    task = get_task(params.prepare.task, params.custom)
     train = read_jsonl("data/task/train.jsonl", required=EXAMPLE_KEYS)
     dev = read_jsonl("data/task/dev.jsonl", required=(*EXAMPLE_KEYS, "gold"))
-    backend = make_backend(params.teach, task)
+    backend = make_backend(params.teach, task, answered=train + dev)
 
     traces = run_teacher(backend, task, train, params.teach, desc="teach train")
     dev_traces = run_teacher(backend, task, dev, params.teach, desc="teach dev")
@@ -42,7 +42,7 @@ def main() -> str:
         "finished_rate": round(sum(t["status"] == "ok" for t in traces) / max(1, len(traces)), 4),
         "dev_exact_match": dev_scores["exact_match"],
         "dev_similarity": dev_scores["similarity"],
-        "usage_estimated": backend.name == "reference",
+        "usage_estimated": backend.name in ESTIMATED_USAGE,
         "mean_agreement": round(sum(t["agreement"] for t in traces) / max(1, len(traces)), 4),
         **usage_totals(traces, params.teach),
         **backend.counters(),

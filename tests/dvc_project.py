@@ -17,7 +17,7 @@ import yaml
 from presets import write_tiny_params
 
 ROOT = Path(__file__).resolve().parents[1]
-COPIED = ["dvc.yaml", "params.yaml", "stages", "src", ".dvc/config", ".dvcignore", ".gitignore"]
+COPIED = ["dvc.yaml", "params.yaml", "stages", "src", "examples", ".dvc/config", ".dvcignore", ".gitignore"]
 GIT_USER = ["-c", "user.name=t", "-c", "user.email=t@t"]
 
 
@@ -40,6 +40,13 @@ def build_tiny_project(root: Path) -> Path:
     Only the pipeline's sources are committed; dvc.lock and the outputs are left as
     `dvc repro` wrote them.
     """
+    tiny_project(root)
+    run(["dvc", "repro"], root)
+    return root
+
+
+def tiny_project(root: Path) -> Path:
+    """The same repo before its `dvc repro` (sources committed, nothing built)."""
     for name in COPIED:
         source, target = ROOT / name, root / name
         target.parent.mkdir(parents=True, exist_ok=True)
@@ -48,7 +55,6 @@ def build_tiny_project(root: Path) -> Path:
     write_tiny_params(root / "params.yaml")
     run(["git", "init", "-q"], root)
     git_commit(root, "init")
-    run(["dvc", "repro"], root)
     return root
 
 

@@ -1,7 +1,9 @@
 """A real OpenAI-compatible chat server that misbehaves on schedule, for the teacher's fault tests.
 
 It answers like the reference teacher (the rule agent walking the tool loop), so traces are
-real multi-turn tool loops, and the Nth request it receives can instead get a fault:
+real multi-turn tool loops, or like any other backend it is given (e.g. `replay`, which
+answers a custom task's requests with their gold answers); the Nth request it receives can
+instead get a fault:
 
 - `rate_limit`: 429 with a `Retry-After` header
 - `server_error`: 500
@@ -32,8 +34,9 @@ from supertiny.teacher.reference import ReferenceBackend
 
 
 class FaultServer:
-    def __init__(self, task, faults: dict[int, str] | None = None, retry_after: float = 0.2, delay_s: float = 3.0, judge_score=None):
-        self.backend = ReferenceBackend(task)
+    def __init__(self, task, faults: dict[int, str] | None = None, retry_after: float = 0.2, delay_s: float = 3.0, judge_score=None,
+                 backend=None):
+        self.backend = backend or ReferenceBackend(task)
         self.faults = dict(faults or {})
         self.retry_after, self.delay_s = retry_after, delay_s
         self.judge_score = judge_score or (lambda text: 5)

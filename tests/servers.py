@@ -41,12 +41,13 @@ def threaded_server(app):
 
 
 @contextlib.contextmanager
-def subprocess_server(command: list[str], port: int, ready_path: str, log: Path, timeout: float = 120, env: dict | None = None):
-    """Run `command` (with `env` added to the environment) until `GET ready_path` answers 200 on
-    `port`; yield the process; stop it."""
+def subprocess_server(command: list[str], port: int, ready_path: str, log: Path, timeout: float = 120, env: dict | None = None,
+                      cwd: Path | None = None):
+    """Run `command` (with `env` added to the environment, in `cwd`) until `GET ready_path` answers
+    200 on `port`; yield the process; stop it."""
     env = {**os.environ, "TOKENIZERS_PARALLELISM": "false", **(env or {})}
     with log.open("w") as output:
-        process = subprocess.Popen(command, stdout=output, stderr=subprocess.STDOUT, env=env)
+        process = subprocess.Popen(command, stdout=output, stderr=subprocess.STDOUT, env=env, cwd=cwd)
     try:
         deadline = time.monotonic() + timeout
         while True:

@@ -86,3 +86,59 @@ def test_judge_traces_splits_and_counts(task, good_trace):
     assert len(accepted) == 2 and len(rejected) == 1
     assert rejected[0]["rejected_because"] == ["unknown_device"]
     assert metrics == {"traces": 3, "accepted": 2, "rejected": 1, "acceptance_rate": 0.6667, "rejected_unknown_device": 1}
+
+
+# -- a custom task: every call checked against the user's JSON schemas ---------------------------
+
+
+@pytest.fixture(scope="module")
+def crm():
+    from custom_feature import ROOT, crm_settings
+
+    from supertiny.tasks import get_task
+
+    task = get_task("custom", crm_settings(tools=str(ROOT / "tests/features/crm/tools.json"), helpers=[]))
+    return task, {"id": "x", "input": "we won it", "context": {}, "category": "simple", "messages": [], "status": "ok"}
+
+
+def crm_reasons(crm, final, **trace_changes):
+    task, trace = crm
+    return reasons(task, {**trace, "final": final, **trace_changes})
+
+
+def test_a_custom_task_checks_calls_against_the_users_schemas(crm):
+    good = [{"name": "update_deal", "arguments": {"deal_id": "d1", "stage": "won", "amount": 12000}}]
+    assert crm_reasons(crm, good) == []
+    cases = {
+        "unknown_function": {"name": "close_deal", "arguments": {"deal_id": "d1"}},
+        "schema_violation": [
+            {"name": "update_deal", "arguments": {"deal_id": "d1", "stage": "signed"}},  # enum
+            {"name": "update_deal", "arguments": {"deal_id": 7, "stage": "won"}},  # type
+            {"name": "update_deal", "arguments": {"stage": "won"}},  # required
+            {"name": "update_deal", "arguments": {"deal_id": "d1", "stage": "won", "amount": -5}},  # range
+            {"name": "update_deal", "arguments": {"deal_id": "d1", "stage": "won", "owner": "me"}},  # additionalProperties: false
+        ],
+    }
+    for reason, calls in cases.items():
+        for call in calls if isinstance(calls, list) else [calls]:
+            assert crm_reasons(crm, good + [call]) == [reason], call
+    assert crm_reasons(crm, "We can't do that.") == [] and crm_reasons(crm, "") == ["empty_reply"]
+
+
+def test_arguments_a_schema_does_not_name_are_unknown_unless_it_allows_them(crm):
+    loose = {"type": "object", "properties": {"contact_id": {"type": "string"}}}
+    tools = [{"type": "function", "function": {"name": "ping", "parameters": loose}}]
+    call = [{"name": "ping", "arguments": {"contact_id": "c1", "urgent": True}}]
+    assert crm_reasons(crm, call, tools=tools) == ["unknown_argument"]
+    tools[0]["function"]["parameters"] = {**loose, "additionalProperties": True}
+    assert crm_reasons(crm, call, tools=tools) == []
+
+
+def test_a_trace_is_judged_against_its_own_tools_where_it_carries_them(crm):
+    note = [{"name": "add_note", "arguments": {"contact_id": "c1", "text": "call back"}}]
+    own = [{"type": "function", "function": {"name": "add_note", "parameters": {
+        "type": "object", "properties": {"contact_id": {"type": "string"}, "text": {"type": "string"}}, "required": ["contact_id", "text"]}}}]
+    assert crm_reasons(crm, note) == ["unknown_function"]
+    assert crm_reasons(crm, note, tools=own) == []
+    assert crm_reasons(crm, [{"name": "log_call", "arguments": {"contact_id": "c1", "outcome": "connected"}}], tools=own) == ["unknown_function"]
+    assert crm_reasons(crm, note, tools=own, status="invalid_final") == ["invalid_final"]

@@ -111,3 +111,16 @@ def test_completion_only_scoring_matches_trls_every_position_path(tiny_student, 
     assert (full[:, 6:] != 0).any() and (full[:, :6] == 0).all()
     torch.testing.assert_close(compact, full)
     torch.testing.assert_close(compact_grad, full_grad)
+
+
+def test_where_requests_vary_their_tools_each_answer_is_gated_by_its_own(task):
+    from supertiny.tasks import get_task
+
+    note = {"type": "function", "function": {"name": "add_note", "parameters": {"type": "object", "properties": {"text": {"type": "string"}}}}}
+    traces = [{"input": "note: call back", "context": None, "final": [{"name": "add_note", "arguments": {"text": "call back"}}], "tools": [note]}]
+    [row] = rl_rows(get_task("custom"), traces, limit=1, seed=0)
+    assert json.loads(row["tools"]) == [note] and "add_note(text?: string)" in row["prompt"][0]["content"]
+    varying = SimilarityReward(get_task("custom"), varies=True)  # needs no tools of the task's own
+    texts = [[{"role": "assistant", "content": render_answer(traces[0]["final"])}], [{"role": "assistant", "content": "set_timer(minutes=5)"}]]
+    rewards = varying(prompts=[None, None], completions=texts, reference=[row["reference"]] * 2, tools=[row["tools"]] * 2)
+    assert rewards == [1.0, FORMAT_PENALTY]

@@ -19,7 +19,7 @@ def _predict(args: argparse.Namespace) -> None:
     from supertiny.tasks import get_task
 
     params = load_params(args.params)
-    task = get_task(params.prepare.task)
+    task = get_task(params.prepare.task, params.custom)
     examples = list(iter_jsonl(args.input, required=("input", "context")))
     predictor = load_predictor(args.model, task, args.max_new_tokens or params.generation.max_new_tokens)
     for example, prediction in zip(examples, predictor.predict(examples, batch_size=args.batch_size)):
@@ -61,7 +61,7 @@ def _serve(args: argparse.Namespace) -> None:
         args.max_tokens_cap, args.max_input_chars, params.generation.max_new_tokens, args.max_context_bytes, args.max_prompt_tokens,
     )
     serve(
-        args.model, get_task(params.prepare.task), args.host, args.port, args.model_name,
+        args.model, get_task(params.prepare.task, params.custom), args.host, args.port, args.model_name,
         limits, args.context, args.api_key_env, args.max_batch, args.max_queue, args.max_connections, args.read_timeout,
         fallback,
     )

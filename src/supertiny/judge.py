@@ -1,10 +1,12 @@
 """The judge: keep only teacher traces whose final answer could be right.
 
 Rule checks need no gold: the trace finished within its turns, every call names a known
-action and validates against its JSON schema, the calls are consistent with the home
-(devices exist and can do what is asked, no duplicate or conflicting calls, the request's
-words support each device) and every
-device id the answer uses was seen in a helper result (grounded, not guessed).
+action, validates against its JSON schema and passes no argument the schema lacks
+(`tool_schemas.call_problem`; the trace's own tools where its task varies them), and the
+task's own rules hold: for smart_home, the calls are consistent with the home (devices
+exist and can do what is asked, no duplicate or conflicting calls, the request's words
+support each device) and every device id the answer uses was seen in a helper result
+(grounded, not guessed).
 """
 
 from __future__ import annotations
@@ -13,7 +15,8 @@ import json
 from collections import Counter
 
 from supertiny.params import JudgeParams
-from supertiny.teacher.loop import schemas_by_name, validation_error
+from supertiny.tasks import example_tools
+from supertiny.tool_schemas import call_problem, schemas_by_name
 
 
 def rejection_reasons(task, trace: dict, params: JudgeParams) -> list[str]:
@@ -29,15 +32,11 @@ def rejection_reasons(task, trace: dict, params: JudgeParams) -> list[str]:
     reasons = []
     if len(final) > params.max_calls:
         reasons.append("too_many_calls")
-    schemas = schemas_by_name(task.action_tools)
-    for call in final:
-        if call["name"] not in schemas:
-            reasons.append("unknown_function")
-        elif validation_error(schemas[call["name"]], call["arguments"]):
-            reasons.append("schema_violation")
+    schemas = schemas_by_name(example_tools(task, trace))
+    reasons += [problem[0] for call in final if (problem := call_problem(call, schemas))]
     if not reasons:
         reasons += task.answer_problems(trace, final)
-    if params.require_grounded_devices and not reasons:
+    if params.require_grounded_devices and task.name == "smart_home" and not reasons:
         seen = " ".join(m.get("content") or "" for m in trace["messages"] if m["role"] == "tool")
         if any(json.dumps(c["arguments"]["device"]) not in seen for c in final if "device" in c["arguments"]):
             reasons.append("ungrounded_device")

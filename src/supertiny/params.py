@@ -18,6 +18,7 @@ from __future__ import annotations
 import dataclasses
 import difflib
 import math
+import re
 import types
 import typing
 from dataclasses import dataclass
@@ -60,14 +61,39 @@ class PrepareParams:
     typo_rate: float
 
     def check(self) -> None:
+        _require(self.task in TASKS, "task", f"must be one of {', '.join(TASKS)}; got {self.task!r}")
         for key in ("train_size", "dev_size", "test_size"):
             _require(getattr(self, key) >= 1, key, "must be >= 1")
         _require(0.0 <= self.typo_rate <= 0.5, "typo_rate", "must be within [0, 0.5]")
 
 
+TASKS = ("smart_home", "custom")
+
+
+@dataclass
+class CustomParams:
+    """`prepare.task: custom`: the user's own feature, given by its files (README, Distil your own feature)."""
+
+    tools: str              # JSON file: the OpenAI function schemas the feature sends as `tools=`
+    requests: str           # JSONL file: one request a line (chat `messages`, or `input` + `context`)
+    helpers: list[str]      # `module:function` lookups the teacher may call first (empty: none)
+    teacher_prompt: str | None  # system instructions put before each request's context for the teacher
+    dev_fraction: float     # of the gold-answered requests without a `split`, to dev
+    test_fraction: float    # ... and to test (the rest train)
+
+    def check(self) -> None:
+        for key in ("tools", "requests"):
+            _require(bool(getattr(self, key).strip()), key, "must name a file")
+        for spec in self.helpers:
+            _require(bool(re.fullmatch(r"[A-Za-z_][\w.]*:[A-Za-z_]\w*", spec)), "helpers", f"entry {spec!r} must be module:function")
+        for key in ("dev_fraction", "test_fraction"):
+            _require(0 < getattr(self, key) < 1, key, "must be within (0, 1)")
+        _require(self.dev_fraction + self.test_fraction < 1, "test_fraction", "plus dev_fraction must be below 1 (train needs requests)")
+
+
 @dataclass
 class TeachParams:
-    backend: Literal["reference", "openai"]
+    backend: Literal["reference", "openai", "replay"]
     model: str
     base_url: str | None
     api_key_env: str        # the name of the environment variable holding the key, never the key
@@ -343,6 +369,7 @@ class ReportParams:
 @dataclass
 class Params:
     prepare: PrepareParams
+    custom: CustomParams
     teach: TeachParams
     judge: JudgeParams
     student: StudentParams
@@ -357,6 +384,15 @@ class Params:
     evaluate: EvaluateParams
     cascade: CascadeParams
     report: ReportParams
+
+    def check(self) -> None:
+        """What depends on two sections: which teacher can answer which task."""
+        if self.prepare.task == "custom":
+            _require(self.teach.backend != "reference", "teach.backend",
+                     "reference is smart_home's rule agent; a custom task needs openai (or replay, which answers with the gold answers)")
+        else:
+            _require(self.teach.backend != "replay", "teach.backend",
+                     f"replay answers with the requests' gold answers, which only prepare.task custom has (not {self.prepare.task})")
 
 
 def load_params(path: str | Path = PARAMS_FILE) -> Params:
@@ -445,6 +481,11 @@ def _coerce(hint: Any, value: Any, key: str, source: str):
             except SupertinyError as error:
                 errors.append(error)
         raise errors[0]
+    if origin is list:
+        if not isinstance(value, list):
+            raise SupertinyError(f"{source}: {key} must be a list; got {value!r}")
+        (item,) = typing.get_args(hint)
+        return [_coerce(item, v, f"{key}[{i}]", source) for i, v in enumerate(value)]
     if origin is Literal:
         allowed = typing.get_args(hint)
         if value not in allowed:

@@ -24,6 +24,8 @@ class TeacherPredictor:
         self.task = task
 
     def predict(self, examples: list[dict], batch_size: int = 1) -> list[Prediction]:
+        if hasattr(self.backend, "remember"):  # the replay teacher answers from the examples' gold
+            self.backend.remember(examples)
         predictions = []
         for example in examples:
             trace = run_tool_loop(self.backend, self.task, example, self.params.max_turns)

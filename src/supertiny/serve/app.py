@@ -57,6 +57,7 @@ def create_app(
     tokenizer = getattr(predictor, "tokenizer", None)
     count_prompt = PromptCounter(tokenizer, task) if tokenizer is not None else None
     generates = hasattr(predictor, "max_new_tokens")  # honours max_tokens, so may be cut by it
+    getattr(task, "tools_vary", None)  # a custom task reads its files now, at start-up, not in a request
     stats: Counter = Counter()
     app.state.stats = stats
     action_schemas = schemas_by_name(task.action_tools)
@@ -102,7 +103,7 @@ def create_app(
         """The parsed, admitted request (in a worker thread). Parsing is a function of the body
         alone, so whatever it raises, the body caused: a 400, never a 500."""
         try:
-            parsed = parse_request(body, model_name, limits, default_context)
+            parsed = parse_request(body, model_name, limits, default_context, task)
             admit(parsed, task, limits, count_prompt)
         except RequestError:
             raise

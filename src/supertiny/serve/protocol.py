@@ -4,9 +4,12 @@ a completion with `tool_calls` (arguments as JSON strings) or a plain reply.
 The convention for what the tiny model needs: the utterance is the last user message; the
 context (for smart_home, the home: rooms, devices, state, as in `data/task/*.jsonl`) is the
 request's `context` field, else a system message whose whole content is that JSON object,
-else the server's default context (`--context FILE`). Other messages, `tools` and sampling
-params are accepted and not used: the model is prompted exactly as it was trained (it
-learned the task's own tools) and decodes greedily.
+else the server's default context (`--context FILE`). For a custom task the context is the
+text of the system messages, as `prepare` read the feature's requests, so its client sends
+what it always sent; where the feature's requests vary their tool sets, the request's
+`tools` go into the prompt as they did in training. Otherwise other messages, `tools` and
+sampling params are accepted and not used: the model is prompted exactly as it was trained
+(it learned the task's own tools) and decodes greedily.
 """
 
 from __future__ import annotations
@@ -48,7 +51,7 @@ class ChatRequest:
     include_usage: bool
 
 
-def parse_request(body: bytes, model_name: str, limits: Limits, default_context: dict | None) -> ChatRequest:
+def parse_request(body: bytes, model_name: str, limits: Limits, default_context: dict | None, task=None) -> ChatRequest:
     """The request's fields, each checked for type and range; what it costs is `admission`'s."""
     payload = load_json(body)
     if not isinstance(payload, dict):
@@ -80,8 +83,10 @@ def parse_request(body: bytes, model_name: str, limits: Limits, default_context:
     stream = payload.get("stream", False)
     if not isinstance(stream, bool):
         raise RequestError(400, "stream must be true or false", "stream")
-    context = find_context(payload, messages, default_context)
-    return ChatRequest({"input": utterance, "context": context}, max_tokens, stream, stream and wants_usage(payload))
+    example = {"input": utterance, "context": find_context(payload, messages, default_context, task)}
+    if getattr(task, "tools_vary", False):
+        example["tools"] = request_tools(payload, task)
+    return ChatRequest(example, max_tokens, stream, stream and wants_usage(payload))
 
 
 def load_json(body: bytes):
@@ -123,11 +128,20 @@ def message_text(content) -> str:
     return "".join(texts)
 
 
-def find_context(payload: dict, messages: list[dict], default_context: dict | None) -> dict:
+def find_context(payload: dict, messages: list[dict], default_context: dict | None, task=None):
+    """smart_home: a JSON object (see the module's docstring). A custom task: the `context`
+    field (any JSON), else the system messages' text, else the default, else none."""
+    text_context = getattr(task, "context_from_system_text", False)
     if "context" in payload:
-        if not isinstance(payload["context"], dict):
+        if not isinstance(payload["context"], dict) and not text_context:
             raise RequestError(400, "context must be a JSON object", "context")
         return payload["context"]
+    if text_context:
+        for message in messages:
+            if message.get("role") in ("system", "developer"):
+                message_text(message.get("content"))  # a 400 for content that is not text
+        context = task.request_context(messages)
+        return context if context is not None else default_context
     for message in messages:
         if message.get("role") == "system":
             try:
@@ -142,6 +156,16 @@ def find_context(payload: dict, messages: list[dict], default_context: dict | No
         400, "the request carries no context: send it as the `context` field or as a system message holding only its JSON",
         "context",
     )
+
+
+def request_tools(payload: dict, task) -> list[dict]:
+    """The request's tools, for a model whose prompt lists each request's tools."""
+    tools = payload.get("tools")
+    if tools is None:
+        raise RequestError(400, "this model reads each request's tools: send them as `tools`", "tools")
+    if problem := task.request_tools_problem(tools):
+        raise RequestError(400, problem, "tools")
+    return tools
 
 
 def assistant_message(prediction: Prediction, truncated: bool) -> tuple[dict, str]:

@@ -2,7 +2,10 @@
 
 A task bundles the data generator (or reader), the tool schemas, the helper tools the
 prototype teacher may use, consistency rules for the judge and the compact context the
-student sees. `get_task(name)` is the only lookup the stages use.
+student sees. `get_task(name, custom)` is the only lookup the stages use: `smart_home` is
+built in, `custom` is the user's own feature read from the files `custom` (params.yaml)
+names. Stages that only build prompts need no `custom` settings: the data they read carries
+everything a prompt needs.
 """
 
 from __future__ import annotations
@@ -15,14 +18,17 @@ from supertiny.errors import SupertinyError
 
 class Task(Protocol):
     name: str
-    action_tools: list[dict]  # OpenAI function schemas of the answer's calls
+    action_tools: list[dict]  # OpenAI function schemas of the answer's calls (an example's own `tools` win)
     helper_tools: list[dict]  # lookups only the prototype teacher may call
+    context_label: str  # names the context in the student's prompt
 
     def generate(self, seed: int, sizes: dict[str, int], typo_rate: float) -> dict[str, list[dict]]: ...
 
-    def teacher_system_prompt(self) -> str: ...
+    def teacher_messages(self, example: dict) -> list[dict]:
+        """The conversation the teacher starts from: its instructions, the context, the request."""
+        ...
 
-    def run_helper(self, context: dict, name: str, arguments: dict) -> Any: ...
+    def run_helper(self, context: Any, name: str, arguments: dict) -> Any: ...
 
     def answer_problems(self, example: dict, calls: list[dict]) -> list[str]:
         """Reasons (schema-valid) calls cannot be the right answer to this example, without gold."""
@@ -43,14 +49,25 @@ class Task(Protocol):
 
     def student_instructions(self) -> str: ...
 
-    def student_context(self, context: dict) -> str: ...
+    def student_context(self, context: Any) -> str | None: ...
 
     def reference_agent(self): ...
 
 
-def get_task(name: str) -> Task:
+def example_tools(task: Task, example: dict) -> list[dict]:
+    """The tools an example's answer may call: its own `tools` where its requests vary them, else the task's."""
+    return example.get("tools") or task.action_tools
+
+
+def get_task(name: str, custom=None) -> Task:
+    """`custom`: the `custom` params section, needed by stages that read the user's tools or run
+    the teacher; without it a custom task can still build prompts from prepared data."""
     if name == "smart_home":
         from supertiny.tasks.smart_home import SmartHomeTask
 
         return SmartHomeTask()
-    raise SupertinyError(f"params.yaml: prepare.task {name!r} is not a known task (known: smart_home)")
+    if name == "custom":
+        from supertiny.tasks.custom import CustomTask
+
+        return CustomTask(custom)
+    raise SupertinyError(f"params.yaml: prepare.task {name!r} is not a known task (known: smart_home, custom)")

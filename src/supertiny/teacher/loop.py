@@ -1,8 +1,8 @@
 """The tool-calling loop every teacher backend walks.
 
-The teacher sees the helper and action tools. Helper calls are validated against their
-schemas and executed against the example's home; their results (or errors) go back as
-`tool` messages. The first message that calls an action tool, or replies in plain text,
+The teacher sees the helper and action tools (the example's own, where its task gives each
+request its tool set). Helper calls are validated against their schemas and executed
+against the example's context; their results (or errors) go back as `tool` messages. The first message that calls an action tool, or replies in plain text,
 ends the trace: its action calls (or its text) are the final answer.
 """
 
@@ -12,9 +12,10 @@ import json
 from dataclasses import dataclass, field
 from typing import Protocol
 
-import jsonschema
+from supertiny.tasks import Task, example_tools
+from supertiny.tool_schemas import schemas_by_name, validation_error
 
-from supertiny.tasks import Task
+__all__ = ["ChatBackend", "TraceResult", "Usage", "parse_tool_call", "run_tool_loop", "schemas_by_name", "validation_error"]
 
 
 class ChatBackend(Protocol):
@@ -57,10 +58,6 @@ class TraceResult:
     usage: Usage = field(default_factory=Usage)
 
 
-def schemas_by_name(tools: list[dict]) -> dict[str, dict]:
-    return {tool["function"]["name"]: tool["function"].get("parameters", {"type": "object"}) for tool in tools}
-
-
 def parse_tool_call(tool_call: dict) -> tuple[str, dict | None, str | None]:
     """(name, arguments or None, error) of one OpenAI tool call whose arguments are a JSON string."""
     function = tool_call.get("function") or {}
@@ -75,22 +72,11 @@ def parse_tool_call(tool_call: dict) -> tuple[str, dict | None, str | None]:
     return name, arguments, None
 
 
-def validation_error(schema: dict, arguments: dict) -> str | None:
-    try:
-        jsonschema.validate(arguments, schema)
-    except jsonschema.ValidationError as error:
-        where = "/".join(map(str, error.absolute_path)) or "arguments"
-        return f"{where}: {error.message}"
-    return None
-
-
 def run_tool_loop(backend: ChatBackend, task: Task, example: dict, max_turns: int, sample: int = 0) -> TraceResult:
-    messages = [
-        {"role": "system", "content": task.teacher_system_prompt()},
-        {"role": "user", "content": example["input"]},
-    ]
-    tools = task.helper_tools + task.action_tools
-    helpers, actions = schemas_by_name(task.helper_tools), schemas_by_name(task.action_tools)
+    messages = task.teacher_messages(example)
+    action_tools = example_tools(task, example)
+    tools = task.helper_tools + action_tools
+    helpers, actions = schemas_by_name(task.helper_tools), schemas_by_name(action_tools)
     usage = Usage()
     for turn in range(1, max_turns + 1):
         reply, reply_usage = backend.complete(messages, tools, sample)

@@ -19,12 +19,15 @@ from supertiny.params import TeachParams
 from supertiny.teacher.loop import ChatBackend, TraceResult, Usage, run_tool_loop
 
 EXAMPLE_KEYS = ("id", "input", "context", "category")
+ESTIMATED_USAGE = ("reference", "replay")  # backends without an endpoint: tokens estimated from the text
 
 
 def trace_record(example: dict, result: TraceResult, backend: ChatBackend, agreement: float = 1.0, samples: int = 1) -> dict:
-    """The trace in OpenAI chat format plus what the later stages need (docs/data-contracts.md)."""
+    """The trace in OpenAI chat format plus what the later stages need (docs/data-contracts.md);
+    the example's own `tools`, where it has them, travel with it."""
     return {
         **{key: example[key] for key in EXAMPLE_KEYS},
+        **({"tools": example["tools"]} if "tools" in example else {}),
         "messages": result.messages,
         "final": result.final,
         "status": result.status,
@@ -33,7 +36,7 @@ def trace_record(example: dict, result: TraceResult, backend: ChatBackend, agree
             "prompt_tokens": result.usage.prompt_tokens,
             "completion_tokens": result.usage.completion_tokens,
             "requests": result.usage.requests,
-            "estimated": backend.name == "reference",
+            "estimated": backend.name in ESTIMATED_USAGE,
         },
         "samples": samples,
         "agreement": agreement,

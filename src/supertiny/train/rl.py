@@ -46,16 +46,18 @@ def argument_names(tools: list[dict]) -> dict[str, set[str]]:
 
 
 class SimilarityReward:
-    """trl reward function: one float per completion; `reference` is a dataset column (JSON)."""
+    """trl reward function: one float per completion; `reference` is a dataset column (JSON),
+    and so is `tools` where the task's requests bring their own tool sets."""
 
     __name__ = "sim_rl"
 
-    def __init__(self, task):
-        self.schemas = argument_names(task.action_tools)
+    def __init__(self, task, varies: bool = False):
+        self.schemas = None if varies else argument_names(task.action_tools)
 
-    def __call__(self, prompts, completions, reference, **kwargs) -> list[float]:
+    def __call__(self, prompts, completions, reference, tools=None, **kwargs) -> list[float]:
         texts = [c[-1]["content"] if isinstance(c, list) else c for c in completions]
-        return [tool_call_reward(text, json.loads(ref), self.schemas) for text, ref in zip(texts, reference)]
+        schemas = [argument_names(json.loads(t)) for t in tools] if tools is not None else [self.schemas] * len(texts)
+        return [tool_call_reward(text, json.loads(ref), names) for text, ref, names in zip(texts, reference, schemas)]
 
 
 class FilteringGRPOTrainer(GRPOTrainer):
@@ -101,8 +103,12 @@ def score_completion_positions_only() -> None:
 
 
 def rl_rows(task, traces: list[dict], limit: int, seed: int) -> list[dict]:
+    """Prompt and reference answer per sampled trace, and its tools where traces carry their own."""
     chosen = random.Random(seed).sample(traces, min(limit, len(traces)))
-    return [{"prompt": student_messages(task, t), "reference": json.dumps(t["final"])} for t in chosen]
+    return [
+        {"prompt": student_messages(task, t), "reference": json.dumps(t["final"]), **({"tools": json.dumps(t["tools"])} if "tools" in t else {})}
+        for t in chosen
+    ]
 
 
 def make_grpo_trainer(
@@ -128,7 +134,8 @@ def make_grpo_trainer(
     tokenizer.padding_side = "left"
     score_completion_positions_only()
     return FilteringGRPOTrainer(
-        model=model, args=config, reward_funcs=[SimilarityReward(task)], train_dataset=Dataset.from_list(rows),
+        model=model, args=config, reward_funcs=[SimilarityReward(task, varies=bool(rows) and "tools" in rows[0])],
+        train_dataset=Dataset.from_list(rows),
         processing_class=tokenizer, callbacks=list(callbacks), dynamic_filtering=dynamic_filtering,
     )
 

@@ -29,12 +29,13 @@ class SmartHomeTask:
     name = "smart_home"
     action_tools = ACTION_TOOLS
     helper_tools = HELPER_TOOLS
+    context_label = "Home"
 
     def generate(self, seed: int, sizes: dict[str, int], typo_rate: float) -> dict[str, list[dict]]:
         return generate_splits(seed, sizes, typo_rate)
 
-    def teacher_system_prompt(self) -> str:
-        return TEACHER_SYSTEM_PROMPT
+    def teacher_messages(self, example: dict) -> list[dict]:
+        return [{"role": "system", "content": TEACHER_SYSTEM_PROMPT}, {"role": "user", "content": example["input"]}]
 
     def run_helper(self, context: dict, name: str, arguments: dict):
         return run_helper(context, name, arguments)
