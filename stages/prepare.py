@@ -24,8 +24,10 @@ def main() -> str:
     splits = task.generate(settings.seed, sizes, settings.typo_rate)
     check_kept_out(held_out, splits)
     metrics = {}
-    empty = {name: [] for name in DECLARED_HELD_OUT if name not in held_out}  # dvc.yaml's outs exist for every task
-    for split, examples in {**splits, **held_out, **empty}.items():
+    for name in DECLARED_HELD_OUT:
+        if name not in held_out:
+            write_jsonl(f"data/task/{name}.jsonl", [])  # dvc.yaml's outs exist for every task; no metrics for an empty set
+    for split, examples in {**splits, **held_out}.items():
         write_jsonl(f"data/task/{split}.jsonl", examples)
         metrics[f"{split}_examples"] = len(examples)
         for category, count in sorted(Counter(e["category"] for e in examples).items()):
