@@ -60,7 +60,15 @@ def create_app(
     getattr(task, "tools_vary", None)  # a custom task reads its files now, at start-up, not in a request
     stats: Counter = Counter()
     app.state.stats = stats
-    action_schemas = schemas_by_name(task.action_tools)
+    task_schemas: dict = {}  # the task's own tools, read on first use
+
+    def schemas_for(example: dict) -> dict[str, dict]:
+        """The calls a request allows: its own tools where the model reads them, else the task's."""
+        if example.get("tools"):
+            return schemas_by_name(example["tools"])
+        if not task_schemas:
+            task_schemas.update(schemas_by_name(task.action_tools))
+        return task_schemas
     created = int(time.time())
 
     @app.exception_handler(RequestError)
@@ -140,7 +148,7 @@ def create_app(
             raise RequestError(500, "the model failed on this request", code="model_error") from None
         truncated = generates and prediction.new_tokens >= parsed.max_tokens
         extension = {"answered_by": "tiny", "confidence": prediction.confidence}
-        if problem := invalid_calls(prediction.answer, action_schemas):
+        if problem := invalid_calls(prediction.answer, schemas_for(parsed.example)):
             stats["invalid_answers"] += 1
             extension["invalid_calls"] = problem  # never sent as tool_calls: the text goes back, or the teacher answers
             prediction = dataclasses.replace(prediction, answer=None)
