@@ -4,7 +4,7 @@ and on each hand-written set the evaluate stage scored."""
 
 from tqdm import tqdm
 
-from supertiny.cascade import Answered, at_threshold, blended_cost_per_million, cascade_curve, pick_threshold
+from supertiny.cascade import Answered, at_threshold, blended_cost_per_million, cascade_curve, pick_threshold, usable_confidence
 from supertiny.evaluation import latency_summary, timed_request
 from supertiny.jsonl import read_json, read_jsonl, write_json
 from supertiny.params import load_params
@@ -31,7 +31,7 @@ def main() -> str:
         predictions += answer
     dev_rows = [
         Answered(
-            p.confidence if p.answer is not None else None,
+            usable_confidence(p.answer, p.confidence),
             exact_match(p.answer, e["gold"]),
             teacher_dev[e["id"]]["status"] == "ok" and exact_match(teacher_dev[e["id"]]["final"], e["gold"]),
         )
@@ -45,7 +45,7 @@ def main() -> str:
     scored: dict[str, list[Answered]] = {}
     for r in read_jsonl("data/eval/deployed.jsonl", required=("id", "correct", "prediction")):
         name = r.get("split", split)
-        scored.setdefault(name, []).append(Answered(r.get("confidence") if r["prediction"] is not None else None, r["correct"], teacher[name, r["id"]]))
+        scored.setdefault(name, []).append(Answered(usable_confidence(r["prediction"], r.get("confidence")), r["correct"], teacher[name, r["id"]]))
     applied = {name: at_threshold(rows, chosen["threshold"]) for name, rows in scored.items()}  # the test split, and any hand-written set
 
     latency = latency_summary(seconds, predictions)

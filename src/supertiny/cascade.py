@@ -23,6 +23,11 @@ class Answered:
     teacher_correct: bool
 
 
+def usable_confidence(answer, confidence: float | None) -> float | None:
+    """An answer that did not parse has no confidence worth trusting: it is always handed off."""
+    return confidence if answer is not None else None
+
+
 def handed_off(confidence: float | None, threshold: float) -> bool:
     return confidence is None or confidence < threshold
 

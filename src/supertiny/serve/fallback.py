@@ -20,7 +20,7 @@ import threading
 import time
 from pathlib import Path
 
-from supertiny.cascade import handed_off
+from supertiny.cascade import handed_off, usable_confidence
 from supertiny.errors import SupertinyError
 from supertiny.params import TeachParams
 from supertiny.runtime.prediction import Prediction
@@ -38,7 +38,7 @@ class Fallback:
         self._lock = threading.Lock()
 
     def needed(self, prediction: Prediction) -> bool:
-        return handed_off(prediction.confidence if prediction.answer is not None else None, self.threshold)
+        return handed_off(usable_confidence(prediction.answer, prediction.confidence), self.threshold)
 
     def answer(self, example: dict, tiny: Prediction) -> tuple[Prediction, str | None]:
         """(the teacher's prediction, None), or (the tiny model's, why the teacher could not
