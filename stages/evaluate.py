@@ -27,10 +27,15 @@ def main(name: str, folder: str) -> str:
         set_name: read_jsonl(f"data/task/{set_name}.jsonl", required=("id", "input", "context", "category", "gold"))[: settings.held_out_limit]
         for set_name in task.held_out_sets()
     }
-    if read_card(folder).get("kind") == "skipped":  # an optional stage that did not run
+    card = read_card(folder)
+    if card.get("kind") == "skipped":  # an optional stage that did not run
         write_jsonl(f"data/eval/{name}.jsonl", [])
         write_json(f"metrics/eval/{name}.json", {"skipped": True})
         return f"{name}: skipped (its stage did not run)"
+    if card.get("same_as"):  # a stage switched off passed its input on: the same weights, scored there
+        write_jsonl(f"data/eval/{name}.jsonl", [])
+        write_json(f"metrics/eval/{name}.json", {"skipped": True, "same_as": card["same_as"]})
+        return f"{name}: not scored (the same model as {card['same_as']})"
     predictor = load_predictor(folder, task, params.generation.max_new_tokens, settings.precision)
     metrics, rows = evaluate_model(predictor, examples, settings.batch_size, settings.latency_samples, desc=f"evaluate {name}",
                                    split=settings.split, held_out=held_out)

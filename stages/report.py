@@ -3,7 +3,7 @@
 import sys
 from pathlib import Path
 
-from supertiny.intervals import step_changes
+from supertiny.intervals import scored_steps, step_changes
 from supertiny.jsonl import atomic_write_text, read_json, read_jsonl, write_json
 from supertiny.params import load_params
 from supertiny.report import category_rows, model_rows, render_report
@@ -15,6 +15,8 @@ def main(models: list[str]) -> str:
     params = load_params()
     settings = params.report
     evaluations = {name: read_json(f"metrics/eval/{name}.json") for name in models}
+    # a stage switched off passed its input on: its steps are measured from that model
+    alias = {name: m["same_as"].removeprefix("models/") for name, m in evaluations.items() if m.get("same_as")}
     evaluations = {name: m for name, m in evaluations.items() if not m.get("skipped")}
     teach, judge = read_json("metrics/teach.json"), read_json("metrics/judge.json")
     rows = model_rows(evaluations, settings.cpu_price_per_hour, teach.get("cost_per_million_requests_usd"))
@@ -22,14 +24,15 @@ def main(models: list[str]) -> str:
     write_json("reports/categories.json", category_rows(evaluations))
     transfer = {stage: read_json(f"metrics/{stage}.json") for stage in ("sft", "rft", "distill", "rl") if Path(f"metrics/{stage}.json").exists()}
     compression = {stage: read_json(f"metrics/{stage}.json") for stage in ("prune", "quantize", "benchmark") if Path(f"metrics/{stage}.json").exists()}
-    compression["source"] = params.prune.source
+    source = params.prune.source.removeprefix("models/")
+    compression["source"] = "models/" + alias.get(source, source)
     cascade = read_json("metrics/cascade.json")
     scored = {name: read_jsonl(f"data/eval/{name}.jsonl", required=("id", "correct")) for name in evaluations}
     main_split = params.evaluate.split
     splits = [main_split, *sorted({r["split"] for rows in scored.values() for r in rows if r.get("split", main_split) != main_split})]
     rl_source = str(transfer.get("rl", {}).get("source", "models/rft")).removeprefix("models/")
-    source = params.prune.source.removeprefix("models/")
-    steps = [("base", "sft"), ("sft", "rft"), ("rft", "distill"), (rl_source, "rl"), (source, "pruned"), ("pruned", "deployed"), ("deployed", "teacher")]
+    chain = [("base", "sft"), ("sft", "rft"), ("rft", "distill"), (rl_source, "rl"), (source, "pruned"), ("pruned", "deployed"), ("deployed", "teacher")]
+    steps = scored_steps(chain, alias)
     changes = [
         {"split": split, **change}
         for split in splits

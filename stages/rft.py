@@ -1,5 +1,6 @@
 """Stage rft: the SFT student samples answers on train prompts; its correct ones (and the
-teacher's where it never succeeded) fine-tune it further."""
+teacher's where it never succeeded) fine-tune it further. With `rft.max_steps: 0` (the
+default: it does not pay at this scale, README) the SFT model passes through unchanged."""
 
 import random
 import tempfile
@@ -8,6 +9,7 @@ from supertiny.checkpoints import count_parameters, load_model, save_model, use_
 from supertiny.jsonl import read_jsonl, write_json
 from supertiny.modelcard import write_card
 from supertiny.params import as_dict, load_params
+from supertiny.passthrough import pass_through
 from supertiny.tasks import get_task
 from supertiny.train.rft import sample_answers, score_samples, select_rft_rows
 from supertiny.train.sft import train_sft
@@ -18,6 +20,8 @@ from supertiny.stage import stage_main
 def main() -> str:
     params = load_params()
     settings = params.rft
+    if settings.max_steps == 0:
+        return pass_through("models/sft", "models/rft", "rft", "rft.max_steps is 0", as_dict(settings))
     task = get_task(params.prepare.task)
     traces = read_jsonl("data/judged/accepted.jsonl", required=("input", "context", "final"))
     traces = random.Random(settings.seed).sample(traces, min(settings.prompts, len(traces)))

@@ -1,5 +1,6 @@
 """Stage rl: GRPO from the best knowledge-transfer model so far (distill if it ran, else rft),
-rewarded by the Sim-RL similarity to the teacher's accepted answers."""
+rewarded by the Sim-RL similarity to the teacher's accepted answers. With `rl.steps: 0` (the
+default: it does not pay at this scale, README) that model passes through unchanged."""
 
 import tempfile
 
@@ -7,6 +8,7 @@ from supertiny.checkpoints import count_parameters, load_model, save_model
 from supertiny.jsonl import read_jsonl, write_json
 from supertiny.modelcard import read_card, write_card
 from supertiny.params import as_dict, load_params
+from supertiny.passthrough import pass_through
 from supertiny.tasks import get_task
 from supertiny.train.common import TrainingCurves, trainer_metrics
 from supertiny.train.rl import first_and_last, make_grpo_trainer, rl_rows
@@ -19,9 +21,11 @@ CURVE_KEYS = ("reward", "reward_std", "frac_reward_zero_std", "frac_groups_filte
 def main() -> str:
     params = load_params()
     settings = params.rl
+    source = "models/distill" if read_card("models/distill").get("kind") == "hf" else "models/rft"
+    if settings.steps == 0:
+        return pass_through(source, "models/rl", "rl", "rl.steps is 0", as_dict(settings))
     task = get_task(params.prepare.task, params.custom)
     traces = read_jsonl("data/judged/accepted.jsonl", required=("input", "context", "final"))
-    source = "models/distill" if read_card("models/distill").get("kind") == "hf" else "models/rft"
     model, tokenizer = load_model(source)
 
     curves = TrainingCurves("metrics/train/rl.json", keys=CURVE_KEYS)

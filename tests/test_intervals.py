@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import random
 
-from supertiny.intervals import paired_change, step_changes
+from supertiny.intervals import paired_change, step_changes, scored_steps
 
 
 def test_a_clear_gain_is_significant_and_noise_is_not():
@@ -30,3 +30,10 @@ def test_steps_skip_models_that_were_not_evaluated():
     correct = {"sft": {"a": True, "b": False}, "rft": {"a": True, "b": True}}
     steps = step_changes(correct, [("sft", "rft"), ("rft", "rl")])
     assert [(s["before"], s["after"], s["change"]) for s in steps] == [("sft", "rft", 0.5)]
+
+
+def test_steps_join_up_around_stages_that_were_switched_off():
+    chain = [("base", "sft"), ("sft", "rft"), ("rft", "distill"), ("rft", "rl"), ("rl", "pruned"), ("pruned", "deployed")]
+    steps = scored_steps(chain, {"rft": "sft", "rl": "sft"})
+    assert steps == [("base", "sft"), ("sft", "distill"), ("sft", "pruned"), ("pruned", "deployed")]
+    assert scored_steps(chain, {}) == chain

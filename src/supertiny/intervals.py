@@ -40,3 +40,13 @@ def step_changes(correct: dict[str, dict[str, bool]], steps: list[tuple[str, str
         for before, after in steps
         if before in correct and after in correct
     ]
+
+
+def scored_steps(chain: list[tuple[str, str]], same_as: dict[str, str]) -> list[tuple[str, str]]:
+    """The pipeline's (before, after) steps between models that were scored: a stage switched
+    off is the same model as its input (`same_as`), so its steps join up around it
+    (sft → rft → rl → pruned with rft and rl off is sft → pruned)."""
+    def scored(name: str) -> str:
+        return same_as.get(name, name)
+
+    return list(dict.fromkeys((scored(before), scored(after)) for before, after in chain if scored(before) != scored(after)))

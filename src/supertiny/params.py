@@ -234,6 +234,8 @@ class RftParams(TrainingParams):
     top_p: float
     generation_batch_size: int
 
+    min_steps: ClassVar[int] = 0  # 0: the stage is off, the SFT model passes through
+
     def check(self) -> None:
         super().check()
         _require(self.prompts >= 1, "prompts", "must be >= 1")
@@ -259,7 +261,7 @@ class RlParams:
     """GRPO with the Sim-RL similarity as reward (trl's GRPOTrainer)."""
 
     prompts: int            # train prompts available to RL
-    steps: int
+    steps: int              # 0: the stage is off, its source passes through
     group_size: int         # completions per prompt (GRPO's num_generations)
     prompts_per_step: int
     beta: float             # KL coefficient against the starting model (0: no reference model)
@@ -271,7 +273,8 @@ class RlParams:
 
     def check(self) -> None:
         _require(self.group_size >= 2, "group_size", "must be >= 2: GRPO compares completions within a group")
-        for key in ("steps", "prompts", "prompts_per_step"):
+        _require(self.steps >= 0, "steps", "must be >= 0 (0: the stage is off)")
+        for key in ("prompts", "prompts_per_step"):
             _require(getattr(self, key) >= 1, key, "must be >= 1")
         _require(self.beta >= 0, "beta", "must be >= 0")
         _check_learning_rate(self.learning_rate)

@@ -98,7 +98,15 @@ def transfer_lines(evaluations: dict[str, dict], transfer: dict[str, dict]) -> l
     if "sft" in transfer:
         sft = transfer["sft"]
         lines.append(f"- **sft**: {sft.get('steps')} steps on {sft.get('examples')} accepted traces, final loss {_fmt(sft.get('final_loss'), 4)}{moved('sft', 'base')}")
-    if "rft" in transfer:
+
+    def off(stage: str) -> bool:
+        """A stage switched off (0 steps) passed its input on."""
+        metrics = transfer.get(stage, {})
+        if metrics.get("skipped") and metrics.get("same_as"):
+            lines.append(f"- **{stage}**: off ({metrics.get('reason')}): the same model as {metrics['same_as'].removeprefix('models/')}")
+        return bool(metrics.get("skipped") and metrics.get("same_as"))
+
+    if not off("rft") and "rft" in transfer:
         rft = transfer["rft"]
         lines.append(
             f"- **rft**: {rft.get('samples')} samples on {rft.get('prompts')} prompts, {_fmt(rft.get('acceptance_rate'))} correct, "
@@ -110,7 +118,7 @@ def transfer_lines(evaluations: dict[str, dict], transfer: dict[str, dict]) -> l
             lines.append("- **distill**: skipped (no `distill.teacher` set)")
         else:
             lines.append(f"- **distill**: CKD from `{distill.get('teacher')}` for {distill.get('steps')} steps, final loss {_fmt(distill.get('final_loss'), 4)}{moved('distill', 'rft')}")
-    if "rl" in transfer:
+    if not off("rl") and "rl" in transfer:
         rl = transfer["rl"]
         source = str(rl.get("source", "")).removeprefix("models/")
         lines.append(
