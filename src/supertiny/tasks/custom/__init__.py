@@ -84,6 +84,9 @@ class CustomTask:
     def example_problems(self, example: dict) -> list[str]:
         return []  # read_requests already checked every gold row against the schemas
 
+    def context_problems(self, context: Any) -> list[str]:
+        return []  # any JSON: the feature's own
+
     def student_instructions(self) -> str:
         return STUDENT_INSTRUCTIONS
 

@@ -58,6 +58,9 @@ class SmartHomeTask:
             return ["gold must be a reply (a string) exactly when the category is irrelevance"]
         return [] if isinstance(gold, str) else [f"gold: {p}" for p in consistency_problems(example["context"], gold)]
 
+    def context_problems(self, context) -> list[str]:
+        return context_problems(context)
+
     def student_instructions(self) -> str:
         return "Smart home: answer with tool calls, or a short reply if nothing should be done."
 
