@@ -59,14 +59,11 @@ class RequestLoop:
 
     @staticmethod
     def stop(loop: asyncio.AbstractEventLoop, client) -> None:
-        """Close `client`'s connections on `loop`, then stop it (the client is dropped or the process exits)."""
-        if loop.is_closed() or not loop.is_running():
-            return
-        try:
-            asyncio.run_coroutine_threadsafe(client.close(), loop).result(timeout=2)
-        except Exception:
-            pass  # best effort: the process may be exiting
-        loop.call_soon_threadsafe(loop.stop)
+        """Close `client`'s connections on `loop`, then stop it (when the client is dropped or the
+        process exits). Waits for nothing: a finalizer may run on the loop's own thread."""
+        if loop.is_running():
+            closing = asyncio.run_coroutine_threadsafe(client.close(), loop)
+            closing.add_done_callback(lambda _: loop.call_soon_threadsafe(loop.stop))
 
 
 class ClientStats:
@@ -109,6 +106,7 @@ class ChatClient:
         self.stats = ClientStats()
         # the per-operation timeouts stay as a backstop; the deadline on the whole request is _fetch's
         self._client = AsyncOpenAI(base_url=params.base_url, api_key=key, max_retries=0, timeout=params.timeout_s)
+        self._create = self._client.chat.completions.with_raw_response.create  # imports the SDK's types now, not within a deadline
         self._requests = RequestLoop()
         weakref.finalize(self, RequestLoop.stop, self._requests.loop, self._client)
         self._random = random.Random()
@@ -152,7 +150,7 @@ class ChatClient:
         """The reply's body, all of it within `timeout_s` of the start, or DeadlineExceeded."""
         try:
             async with asyncio.timeout(self.params.timeout_s):
-                raw = await self._client.chat.completions.with_raw_response.create(**request)
+                raw = await self._create(**request)
                 return raw.content  # with_raw_response has read the whole body inside the deadline
         except TimeoutError:
             raise DeadlineExceeded(f"no complete reply within teach.timeout_s ({self.params.timeout_s:g} s)") from None
