@@ -133,12 +133,14 @@ class TeachParams:
 class JudgeParams:
     require_grounded_devices: bool
     max_calls: int
+    max_reply_chars: int
     llm_judge: bool
     llm_judge_model: str | None
     llm_judge_min_score: int
 
     def check(self) -> None:
         _require(self.max_calls >= 1, "max_calls", "must be >= 1")
+        _require(self.max_reply_chars >= 1, "max_reply_chars", "must be >= 1")
         _require(1 <= self.llm_judge_min_score <= 5, "llm_judge_min_score", "must be within [1, 5]")
 
 

@@ -78,6 +78,9 @@ class CustomTask:
     def answer_problems(self, example: dict, calls: list[dict]) -> list[str]:
         return []  # the user's schemas are the rules; nothing more is known about their feature
 
+    def request_calls_problem(self, example: dict, calls: list[dict]) -> str | None:
+        return None  # the request's tools' schemas are the rules (serve checks them); nothing more is known
+
     def held_out_sets(self) -> dict:
         return {}  # the user's own gold rows are its dev and test
 

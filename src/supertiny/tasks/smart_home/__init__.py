@@ -8,7 +8,7 @@ from supertiny.tasks.smart_home import phrasing
 from supertiny.tasks.smart_home.agent import ReferenceAgent
 from supertiny.tasks.smart_home.generator import CATEGORIES, generate_splits
 from supertiny.tasks.smart_home.handwritten import HANDWRITTEN_FILE
-from supertiny.tasks.smart_home.home import context_problems, render_compact
+from supertiny.tasks.smart_home.home import CAPABILITY_OF_FUNCTION, context_problems, render_compact
 from supertiny.tasks.smart_home.tools import ACTION_TOOLS, HELPER_TOOLS, consistency_problems, evidence_problems, run_helper
 
 TEACHER_SYSTEM_PROMPT = f"""You control a connected home. Use the helper tools to look the home up \
@@ -43,6 +43,22 @@ class SmartHomeTask:
     def answer_problems(self, example: dict, calls: list[dict]) -> list[str]:
         problems = consistency_problems(example["context"], calls)
         return problems or evidence_problems(example["input"], example["context"], calls)
+
+    def request_calls_problem(self, example: dict, calls: list[dict]) -> str | None:
+        """A call on a device the request's home lacks, or one that cannot do what is asked (a
+        served home is only as checked as rendering it needs: read it defensively)."""
+        devices = [d for d in example["context"].get("devices") or [] if isinstance(d, dict)]
+        for call in calls:
+            if "device" not in call["arguments"]:
+                continue
+            wanted = call["arguments"]["device"]
+            device = next((d for d in devices if d.get("id") == wanted), None)
+            if device is None:
+                return f"{call['name']}: no device {str(wanted)[:60]!r} in this home"
+            capability, capabilities = CAPABILITY_OF_FUNCTION.get(call["name"]), device.get("capabilities")
+            if capability and isinstance(capabilities, list) and capability not in capabilities:
+                return f"{call['name']}: device {wanted!r} has no {capability}"
+        return None
 
     def held_out_sets(self) -> dict[str, Path]:
         return {"handwritten": HANDWRITTEN_FILE}
