@@ -205,7 +205,7 @@ INDIRECT = [
 # ("@slug" prefers that room's device). The generator uses the plain-word ones in `NICKNAME_PHRASES`.
 NICKNAMES = [
     (r"(big|top|overhead|main|ceiling) lights?", "ceiling light"),
-    (r"(desk|work|office) (lamp|light)", "@office lamp"),
+    (r"(desk|work) (lamp|light)", "@office lamp"),
     (r"(bedside|nightstand) (lamp|light)|(lamp|light) (by|next to|beside) (the|my) bed", "@bedroom lamp"),
     (r"(lamp|light) (by|next to|beside|near|behind) (the|my) (sofa|couch|settee|armchair)|(sofa|couch) lamp", "@living lamp"),
     (r"(standing|tall|corner|standard) lamp", "floor lamp"),
