@@ -77,7 +77,7 @@ CASES = [
 ]
 
 REPLIES = [
-    ("thanks, that's perfect", P.REPLY_CHITCHAT),
+    ("cheers, that was great", P.REPLY_CHITCHAT),
     ("good morning!", P.REPLY_CHITCHAT),
     ("what's on tv tonight", P.REPLY_CHITCHAT),
     ("turn on the garden lights", P.REPLY_NO_ROOM.format(room="garden")),

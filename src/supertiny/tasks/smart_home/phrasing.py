@@ -258,8 +258,8 @@ CHITCHAT = [
     "what's the meaning of life", "add milk to my shopping list", "is it going to rain", "sing me a song",
     "how many days until christmas", "what's my bank balance", "recommend a good book", "buy more coffee beans",
     "thanks", "thank you so much", "good morning", "you're the best", "cheers mate", "that's all for now",
-    "great job", "never mind", "good night", "thanks, that's perfect", "hello there", "you're a star",
-    "how's it going", "what can you do", "are you listening", "ok cool", "nice one, thanks", "love you",
+    "great job", "never mind", "good night", "cheers, that's lovely", "hello there", "you're a star",
+    "how's it going", "what else can you help with", "are you listening", "ok cool", "nice one, thanks", "love you",
 ]
 REPLY_CHITCHAT = "Sorry, I can only help with the devices in your home."
 REPLY_NO_DEVICE = "Sorry, there is no {name} in the {room}."
