@@ -156,10 +156,13 @@ def consistency_problems(context: dict, calls: list[dict]) -> list[str]:
 
 # Words that point at a device type even when the user does not name it ("a bit warmer").
 _TYPE_EVIDENCE = {
-    "thermostat": ("heat", "warm", "cool", "cold", "hot", "temperature", "degree", "freezing", "boiling"),
-    "speaker": ("play", "hear", "stream", "queue", "music", "volume", "loud", "quiet", "soft", "pump"),
-    "tv": ("play", "hear", "stream", "queue", "volume", "loud", "quiet", "soft", "pump"),
-    "light": ("light", "lamp", "bright", "dim", "dark"),
+    "thermostat": ("heat", "warm", "cool", "cold", "hot", "temperature", "degree", "freezing", "boiling", "chilly", "radiator", "roasting"),
+    "speaker": ("play", "hear", "stream", "queue", "music", "volume", "loud", "quiet", "soft", "pump", "radio", "stereo"),
+    "tv": ("play", "hear", "stream", "queue", "volume", "loud", "quiet", "soft", "pump", "telly"),
+    "light": ("light", "lamp", "bright", "dim", "dark", "leds", "see"),
+    "air_purifier": ("stuffy", "stale", "musty", "smell", "air"),
+    "coffee_maker": ("coffee", "espresso"),
+    "heater": ("heater",),
 }
 _SCOPE_WORDS = re.compile(r"\b(all|every|everything|everywhere|lights|downstairs|upstairs|house)\b")
 
