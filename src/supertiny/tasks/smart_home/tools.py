@@ -230,7 +230,11 @@ def _scope_problems(text: str, context: dict, calls: list[dict]) -> list[str]:
     places = _SCOPE_WORDS.sub(" ", text)  # "all" is one typo from "hall": the scope words name no place
     rooms = {name for name, room in ROOMS.items() if any(_mentions(places, f" {synonym} ") for synonym in room.synonyms)}
     floors = {floor for floor in ("upstairs", "downstairs") if _mentions(text, f" {floor} ")}
-    every_kind = any(_mentions(text, word) for word in (" everything ", " devices ", " device "))
+    # "switch off all of the bedroom" names a place and no kind: everything there. Exact words
+    # (or plurals) here: one typo away, "right" would name a light
+    kind_words = [w.strip() for spec in KINDS.values() for w in spec.names] + [w.strip() for words in _TYPE_EVIDENCE.values() for w in words]
+    names_a_kind = any(f" {word} " in text or f" {word}s " in text for word in kind_words)
+    every_kind = not names_a_kind or any(_mentions(text, word) for word in (" everything ", " devices ", " device "))
     problems = []
     for call in calls:
         device = device_by_id(context, call["arguments"].get("device", ""))
