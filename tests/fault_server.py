@@ -8,6 +8,9 @@ instead get a fault:
 - `rate_limit`: 429 with a `Retry-After` header
 - `server_error`: 500
 - `delay`: the right answer, but only after `delay_s` (longer than the client's timeout)
+- `dribble`: the right answer, headers at once, then its body a few bytes at a time over
+  `delay_s` (each piece well within a socket read timeout, the whole longer than the client's
+  timeout); its log entry says whether the whole body went out (`dribbled`)
 - `bad_body`: 200 whose body is not JSON
 - `bad_shape`: 200 with a JSON completion the tool loop cannot use (`tool_calls` an object,
   `usage` counts as text)
@@ -28,7 +31,7 @@ import time
 import uuid
 
 from fastapi import FastAPI, Request
-from fastapi.responses import JSONResponse, PlainTextResponse
+from fastapi.responses import JSONResponse, PlainTextResponse, StreamingResponse
 
 from supertiny.teacher.reference import ReferenceBackend
 
@@ -85,7 +88,7 @@ class FaultServer:
             if fault == "bad_shape":
                 message = {**message, "tool_calls": {"not": "a list"}}
                 usage = {"prompt_tokens": "many", "completion_tokens": 1}
-            return {
+            completion = {
                 "id": f"chatcmpl-{uuid.uuid4().hex}",
                 "object": "chat.completion",
                 "created": int(time.time()),
@@ -93,5 +96,16 @@ class FaultServer:
                 "choices": [{"index": 0, "message": message, "finish_reason": "tool_calls" if message.get("tool_calls") else "stop"}],
                 "usage": {**usage, "total_tokens": 0 if fault == "bad_shape" else usage["prompt_tokens"] + usage["completion_tokens"]},
             }
+            if fault == "dribble":
+                return StreamingResponse(self._dribble(json.dumps(completion).encode(), entry), media_type="application/json")
+            return completion
 
         return app
+
+    async def _dribble(self, body: bytes, entry: dict):
+        entry["dribbled"] = False
+        pieces = [body[i:i + 16] for i in range(0, len(body), 16)]
+        for piece in pieces:
+            yield piece
+            await asyncio.sleep(self.delay_s / len(pieces))
+        entry["dribbled"] = True  # never reached when the client hung up first (starlette cancels the stream)

@@ -203,6 +203,7 @@ def test_the_prepare_stage_stops_in_one_line_before_writing_anything(tmp_path):
     params["prepare"]["task"] = "custom"
     params["teach"]["backend"] = "replay"
     params["custom"].update(tools="feature/tools.json", requests="feature/requests.jsonl", helpers=[])
+    params["prepare"]["handoffs"] = str(ROOT / params["prepare"]["handoffs"])  # the shipped folder without logs
     (tmp_path / "params.yaml").write_text(yaml.safe_dump(params))
     (tmp_path / "feature").mkdir()
     shutil.copy(ROOT / "tests/features/crm/tools.json", tmp_path / "feature/tools.json")

@@ -72,6 +72,9 @@ def test_relative_gold_follows_the_current_state(splits):
             continue
         call = example["gold"][0]
         device = next(d for d in example["context"]["devices"] if d["id"] == call["arguments"]["device"])
+        if call["name"] == "set_power":  # "it's too dark", "it's stuffy": the device was off
+            assert example["meta"]["templates"][0].startswith("indirect/") and device["state"]["power"] == "off"
+            continue
         value = call["arguments"].get("celsius", call["arguments"].get("level"))
         quantity = {"set_temperature": "temperature", "set_brightness": "brightness", "set_volume": "volume"}[call["name"]]
         assert value != device["state"][quantity]
@@ -84,3 +87,53 @@ def test_numbers_in_words():
     assert phrasing.number_to_words(21) == "twenty one"
     assert phrasing.number_to_words(100) == "a hundred"
     assert phrasing.number_to_words(145) == "a hundred and forty five"
+
+
+def _kinds_of_wording(examples) -> set[str]:
+    kinds = set()
+    for example in examples:
+        text, templates = example["input"].lower(), example["meta"]["templates"]
+        kinds |= {t.split("/")[0] for t in templates if t.split("/")[0] in ("indirect", "not_room")}
+        if any(t.startswith(("temperature_", "brightness_", "volume_")) for t in templates) and re.search(r"\b(tad|touch|notch|loads)\b", text):
+            kinds.add("vague")
+        if re.search(r"\b(big light|top light|desk lamp|fairy lights|leds|radio|stereo|espresso machine|air filter)\b", text):
+            kinds.add("nickname")
+        if re.search(r"\b(family room|den|kitchenette|foyer|workroom|loo|playroom|spare bedroom)\b", text):
+            kinds.add("room_synonym")
+        if text.rstrip(".!?") in ("thanks", "thank you so much", "good morning", "cheers mate", "great job", "ok cool"):
+            kinds.add("thanks")
+    return kinds
+
+
+def test_everyday_wording_reaches_train_and_test_alike(splits):
+    wanted = {"indirect", "not_room", "vague", "nickname", "room_synonym"}
+    assert wanted <= _kinds_of_wording(splits["train"])
+    assert wanted <= _kinds_of_wording(splits["test"] + splits["dev"])
+
+
+def test_indirect_and_missing_place_templates_hold_some_out(splits):
+    train = {t for e in splits["train"] for t in e["meta"]["templates"] if t.startswith(("indirect/", "not_room/"))}
+    evaluation = {t for e in splits["test"] + splits["dev"] for t in e["meta"]["templates"] if t.startswith(("indirect/", "not_room/"))}
+    assert not any(phrasing.held_out(int(t.rsplit("/", 1)[1])) for t in train)
+    assert any(phrasing.held_out(int(t.rsplit("/", 1)[1])) for t in evaluation)
+
+
+def test_indirect_gold_acts_on_the_rooms_first_helpful_device(splits):
+    checked = 0
+    for example in splits["dev"] + splits["test"]:
+        if not example["meta"]["templates"][0].startswith("indirect/"):
+            continue
+        call = example["gold"][0]
+        devices = example["context"]["devices"]
+        device = next(d for d in devices if d["id"] == call["arguments"]["device"])
+        capability = {"set_temperature": "temperature", "set_volume": "volume"}.get(call["name"], "brightness" if device["type"] == "light" else "power")
+        helpful = [d for d in devices if capability in d["capabilities"] and d["type"] == device["type"]]
+        in_here = "in here" in example["input"].lower()
+        assert (helpful == [device]) if in_here else (next(d for d in helpful if d["room"] == device["room"]) == device)
+        checked += 1
+    assert checked >= 5
+
+
+def test_missing_places_get_the_no_room_reply(splits):
+    examples = [e for e in splits["test"] + splits["dev"] if any(t.startswith("not_room/") for t in e["meta"]["templates"])]
+    assert examples and all(e["gold"].startswith("Sorry, this home has no") for e in examples)

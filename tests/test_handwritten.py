@@ -145,8 +145,9 @@ def test_a_broken_row_is_refused_naming_the_file_and_line(task, handwritten, tmp
 
 
 def _project(tmp_path: Path) -> Path:
-    """The sources, stages and tiny params in a folder where `python stages/prepare.py` runs (no DVC)."""
-    for name in ("src", "stages", "params.yaml"):
+    """The sources, stages, examples (the default, empty, hand-off folder) and tiny params in a
+    folder where `python stages/prepare.py` runs (no DVC)."""
+    for name in ("src", "stages", "examples", "params.yaml"):
         (shutil.copytree if (ROOT / name).is_dir() else shutil.copy)(ROOT / name, tmp_path / name)
     write_tiny_params(tmp_path / "params.yaml")
     return tmp_path

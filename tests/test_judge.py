@@ -142,3 +142,63 @@ def test_a_trace_is_judged_against_its_own_tools_where_it_carries_them(crm):
     assert crm_reasons(crm, note, tools=own) == []
     assert crm_reasons(crm, [{"name": "log_call", "arguments": {"contact_id": "c1", "outcome": "connected"}}], tools=own) == ["unknown_function"]
     assert crm_reasons(crm, note, tools=own, status="invalid_final") == ["invalid_final"]
+
+
+# -- issue 16, item 7: replies that claim what was not done, scope words that widened the request --
+
+
+def test_a_reply_is_short_and_never_claims_an_action_it_did_not_call(task, good_trace, crm):
+    from supertiny.tasks.smart_home import phrasing
+
+    honest = [
+        phrasing.REPLY_CHITCHAT, phrasing.REPLY_NO_ROOM.format(room="garage"),
+        phrasing.REPLY_NO_DEVICE.format(name="kettle", room="office"), phrasing.REPLY_UNSUPPORTED.format(name="lamp", room="bedroom"),
+        "Sorry, which device do you mean?",
+    ]
+    for reply in honest:
+        assert reasons(task, with_final(good_trace, reply)) == [], reply
+    for reply in ("I can only help with the CRM.", "I can't change deals here.", "Hi! What should I log or update?"):
+        assert crm_reasons(crm, reply) == [], reply
+    assert reasons(task, with_final(good_trace, "x" * 5_000_000)) == ["reply_too_long"]
+    assert reasons(task, with_final(good_trace, "Sorry, I can't."), max_reply_chars=10) == ["reply_too_long"]
+    claims = [
+        "Done! I switched everything off", "I've turned on the lamp in the kitchen.", "I’ve set the thermostat to 21.",
+        "OK, switching the lights off now.", "The lights are now off.", "All set!", "I have gone ahead and dimmed the lights",
+        "Your heating has been turned up.",
+    ]
+    for reply in claims:
+        assert reasons(task, with_final(good_trace, reply)) == ["reply_claims_action"], reply
+    assert crm_reasons(crm, "Done, I've logged the call.") == ["reply_claims_action"]
+
+
+@pytest.fixture(scope="module")
+def hall_and_bedroom():
+    """A generated home whose hallway has a ceiling light and a thermostat, and whose bedroom has a ceiling light."""
+    import random
+
+    from supertiny.tasks.smart_home.home import generate_home
+
+    home = generate_home(random.Random(0), "h")
+    ids = {d["id"] for d in home["devices"]}
+    assert {"hall_ceiling_light", "hall_thermostat", "bedroom_ceiling_light"} <= ids
+    return home
+
+
+@pytest.mark.parametrize("utterance, devices, expected", [
+    ("switch off all the lights in the hallway", ["hall_ceiling_light"], []),
+    ("switch off all the lights in the hallway", ["bedroom_ceiling_light"], ["out_of_scope_device"]),
+    ("switch off all the lights in the hallway", ["hall_ceiling_light", "bedroom_ceiling_light"], ["out_of_scope_device"]),
+    ("Switch off every light in the halway please", ["bedroom_ceiling_light"], ["out_of_scope_device"]),  # a typo names it still
+    ("switch off all the lights in the hallway", ["hall_thermostat"], ["out_of_scope_device"]),  # not a light
+    ("turn off everything in the hallway", ["hall_ceiling_light", "hall_thermostat"], []),  # everything: every kind
+    ("turn off all the lights upstairs", ["bedroom_ceiling_light"], []),
+    ("turn off all the lights upstairs", ["hall_ceiling_light"], ["out_of_scope_device"]),
+    ("turn off all the lights", ["hall_ceiling_light", "bedroom_ceiling_light"], []),  # the whole home
+    ("every light in the house off", ["bedroom_ceiling_light"], []),
+])
+def test_a_scope_word_never_widens_the_request_beyond_its_place_and_kind(task, hall_and_bedroom, utterance, devices, expected):
+    trace = {
+        "id": "x", "input": utterance, "context": hall_and_bedroom, "category": "parallel", "status": "ok", "messages": [],
+        "final": [{"name": "set_power", "arguments": {"device": device, "on": False}} for device in devices],
+    }
+    assert reasons(task, trace, require_grounded_devices=False) == expected

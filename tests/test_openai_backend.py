@@ -176,6 +176,35 @@ def test_a_day_long_retry_after_is_capped_at_backoff_max(task, examples, tmp_pat
     assert time.monotonic() - started < 10 and server.requests("rate_limit") == 1
 
 
+@pytest.mark.timeout(60)
+def test_a_reply_dribbled_past_the_timeout_is_cut_off_retried_and_never_cached(task, examples, reference_traces, tmp_path):
+    """`timeout_s` bounds the whole request: a body sent a few bytes at a time (each piece far
+    within a socket read timeout) over 10 s is cut off at timeout_s, like any timeout."""
+    server = FaultServer(task, {2: "dribble"}, delay_s=10.0)
+    with threaded_server(server.app) as url:
+        backend = OpenAIBackend(teach_params(url, tmp_path / "cache", timeout_s=1.0))
+        traces = run_teacher(backend, task, examples[:4], backend.params, desc="dribble")
+    assert finals(traces) == finals(reference_traces[:4])
+    counters = backend.counters()
+    assert counters["failures_timeout"] == 1 and counters["retries"] == 1 and counters["requests_sent"] == server.requests()
+    number, dribbled = next((n, e) for n, e in enumerate(server.log) if e["fault"] == "dribble")
+    assert dribbled["dribbled"] is False, "the client hung up before the body was all sent"
+    retry = next(e for e in server.log[number + 1:] if e["hash"] == dribbled["hash"])
+    # the server logs a request once it has read it, a little after the client's clock started: about timeout_s, not 10 s
+    assert 0.5 <= retry["time"] - dribbled["time"] < server.delay_s / 2, "retried at about timeout_s, long before the body would end"
+    assert len(ResponseCache(tmp_path / "cache")) == server.requests() - 1, "the cut reply was never cached"
+
+
+@pytest.mark.timeout(30)
+def test_replies_that_keep_dribbling_exhaust_the_retries_with_one_line(task, examples, tmp_path):
+    server = FaultServer(task, {0: "dribble", 1: "dribble"}, delay_s=10.0)
+    with threaded_server(server.app) as url:
+        params = teach_params(url, tmp_path / "cache", concurrency=1, max_retries=1, timeout_s=0.5)
+        with pytest.raises(SupertinyError, match=r"failed 2 times .*timeout: no complete reply within teach.timeout_s \(0.5 s\)"):
+            run_teacher(OpenAIBackend(params), task, examples[:1], params, desc="dribbling")
+    assert server.requests() == 2 and len(ResponseCache(tmp_path / "cache")) == 0
+
+
 def test_retry_after_in_seconds_milliseconds_or_a_date():
     from email.utils import formatdate
 

@@ -94,6 +94,7 @@ def test_the_fine_tuning_stages_share_one_settings_type():
         ({"teach": {"price_input_per_mtok": -1}}, "teach.price_input_per_mtok must be >= 0 and finite"),
         ({"teach": {"price_output_per_mtok": float("inf")}}, "teach.price_output_per_mtok must be >= 0 and finite"),
         ({"judge": {"max_calls": 0}}, "judge.max_calls must be >= 1"),
+        ({"judge": {"max_reply_chars": 0}}, "judge.max_reply_chars must be >= 1"),
         ({"report": {"title": "x" * 100_000}}, ""),  # a long value is fine where valid
         ({"sft": {"max_steps": "y" * 100_000}}, "sft.max_steps must be int; got 'yyyy"),  # and cut short in the error
     ],

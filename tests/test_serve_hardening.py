@@ -347,3 +347,30 @@ def test_calls_the_task_does_not_allow_never_reach_the_client_as_tool_calls(task
     message = body["choices"][0]["message"]
     assert response.status_code == 200 and "tool_calls" not in message and message["content"] == text
     assert body["supertiny"]["invalid_calls"] == problem and body["choices"][0]["finish_reason"] == "stop"
+
+
+@pytest.mark.timeout(60)
+def test_calls_on_devices_the_requests_home_lacks_never_reach_the_client(task, example):
+    """What the forged prompt made the model do: act on a device that is not in the home. The
+    scripted model answers each case's text; only the call that fits the home is returned."""
+    devices = example["context"]["devices"]
+    present = devices[0]["id"]
+    colourless = next(d["id"] for d in devices if "color" not in d["capabilities"])
+    cases = {
+        f"set_power(device={present}, on=true)": None,
+        "set_power(device=front_door_lock, on=false)": "set_power: no device 'front_door_lock' in this home",
+        f"set_power(device={present}, on=true)\nset_power(device=garage_heater_2, on=true)": "set_power: no device 'garage_heater_2' in this home",
+        f"set_color(device={colourless}, color=red)": f"set_color: device {colourless!r} has no color",
+    }
+    for text, problem in cases.items():
+        with scripted_server(Scripted((text,)), task) as url:
+            response = post(url, scripted_body(example, "turn it on"), {})
+            health = httpx.get(f"{url}/health").json()
+        body = response.json()
+        message, extension = body["choices"][0]["message"], body["supertiny"]
+        assert response.status_code == 200 and well_formed(body), text
+        if problem is None:
+            assert [c["function"]["name"] for c in message["tool_calls"]] == ["set_power"] and "invalid_calls" not in extension
+            continue
+        assert "tool_calls" not in message and message["content"] == text and body["choices"][0]["finish_reason"] == "stop"
+        assert extension["invalid_calls"] == problem and health["invalid_answers"] == 1

@@ -49,6 +49,7 @@ def _serve(args: argparse.Namespace) -> None:
 
         torch.set_num_threads(args.threads)
     params = load_params(args.params)
+    task = get_task(params.prepare.task, params.custom)
     fallback = None
     if args.fallback:
         from supertiny.serve.fallback import Fallback, read_threshold
@@ -56,12 +57,12 @@ def _serve(args: argparse.Namespace) -> None:
         threshold = args.fallback_threshold if args.fallback_threshold is not None else read_threshold(args.cascade_metrics)
         if not 0.0 <= threshold <= 1.01:
             raise SupertinyError(f"serve: --fallback-threshold {threshold} is not a confidence (0 to 1)")
-        fallback = Fallback(params.teach, get_task(params.prepare.task), threshold, args.handoff_log)
+        fallback = Fallback(params.teach, task, threshold, args.handoff_log)  # a custom task's teacher reads its settings
     limits = Limits(
         args.max_tokens_cap, args.max_input_chars, params.generation.max_new_tokens, args.max_context_bytes, args.max_prompt_tokens,
     )
     serve(
-        args.model, get_task(params.prepare.task, params.custom), args.host, args.port, args.model_name,
+        args.model, task, args.host, args.port, args.model_name,
         limits, args.context, args.api_key_env, args.max_batch, args.max_queue, args.max_connections, args.read_timeout,
         fallback,
     )

@@ -1,6 +1,7 @@
 """The judge: keep only teacher traces whose final answer could be right.
 
-Rule checks need no gold: the trace finished within its turns, every call names a known
+Rule checks need no gold: the trace finished within its turns, a reply (an answer with no
+calls) is a short sentence that does not claim an action was done, every call names a known
 action, validates against its JSON schema and passes no argument the schema lacks
 (`tool_schemas.call_problem`; the trace's own tools where its task varies them), and the
 task's own rules hold: for smart_home, the calls are consistent with the home (devices
@@ -12,11 +13,34 @@ support each device) and every device id the answer uses was seen in a helper re
 from __future__ import annotations
 
 import json
+import re
 from collections import Counter
 
 from supertiny.params import JudgeParams
 from supertiny.tasks import example_tools
 from supertiny.tool_schemas import call_problem, schemas_by_name
+
+
+# A reply is what the user hears when nothing is done, so it must not say something was:
+# "Done!", "I've turned on ...", "the lights are now off", "Switching it off now".
+_CLAIMS_ACTION = re.compile(
+    r"^\W*(?:ok(?:ay)?\W+)?(?:done|all set|there you go|turning|switching|setting|starting|playing)\b"
+    r"|\bi(?:['’]ve| have| just| already)?\s+(?:now\s+|just\s+|already\s+|gone ahead and\s+)?"
+    r"(?:turned|switched|set|started|stopped|changed|dimmed|brightened|raised|lowered|played|adjusted|done"
+    r"|updated|added|created|booked|scheduled|logged|sent|deleted|cancell?ed|moved|put)\b"
+    r"|\b(?:is|are|has been|have been)\s+(?:now\s+)?(?:turned|switched|set)\b"
+    r"|\b(?:is|are)\s+now\s+(?:on|off)\b",
+    re.IGNORECASE,
+)
+
+
+def reply_problems(reply: str, params: JudgeParams) -> list[str]:
+    """Why a reply cannot be right whatever was asked: empty, too long, or claiming a call it did not make."""
+    if not reply.strip():
+        return ["empty_reply"]
+    if len(reply) > params.max_reply_chars:
+        return ["reply_too_long"]
+    return ["reply_claims_action"] if _CLAIMS_ACTION.search(reply) else []
 
 
 def rejection_reasons(task, trace: dict, params: JudgeParams) -> list[str]:
@@ -26,7 +50,7 @@ def rejection_reasons(task, trace: dict, params: JudgeParams) -> list[str]:
     if final is None:
         return ["no_answer"]
     if isinstance(final, str):
-        return [] if final.strip() else ["empty_reply"]
+        return reply_problems(final, params)
     if not final:
         return ["empty_answer"]
     reasons = []

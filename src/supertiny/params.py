@@ -59,9 +59,11 @@ class PrepareParams:
     dev_size: int
     test_size: int
     typo_rate: float
+    handoffs: str           # a hand-off log of `serve --fallback`, or a folder of them: their requests join train
 
     def check(self) -> None:
         _require(self.task in TASKS, "task", f"must be one of {', '.join(TASKS)}; got {self.task!r}")
+        _require(bool(self.handoffs.strip()), "handoffs", "must name a file or folder (examples/handoffs: none)")
         for key in ("train_size", "dev_size", "test_size"):
             _require(getattr(self, key) >= 1, key, "must be >= 1")
         _require(0.0 <= self.typo_rate <= 0.5, "typo_rate", "must be within [0, 0.5]")
@@ -131,12 +133,14 @@ class TeachParams:
 class JudgeParams:
     require_grounded_devices: bool
     max_calls: int
+    max_reply_chars: int
     llm_judge: bool
     llm_judge_model: str | None
     llm_judge_min_score: int
 
     def check(self) -> None:
         _require(self.max_calls >= 1, "max_calls", "must be >= 1")
+        _require(self.max_reply_chars >= 1, "max_reply_chars", "must be >= 1")
         _require(1 <= self.llm_judge_min_score <= 5, "llm_judge_min_score", "must be within [1, 5]")
 
 

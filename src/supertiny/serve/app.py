@@ -148,7 +148,7 @@ def create_app(
             raise RequestError(500, "the model failed on this request", code="model_error") from None
         truncated = generates and prediction.new_tokens >= parsed.max_tokens
         extension = {"answered_by": "tiny", "confidence": prediction.confidence}
-        if problem := invalid_calls(prediction.answer, schemas_for(parsed.example)):
+        if problem := invalid_calls(prediction.answer, schemas_for(parsed.example), task, parsed.example):
             stats["invalid_answers"] += 1
             extension["invalid_calls"] = problem  # never sent as tool_calls: the text goes back, or the teacher answers
             prediction = dataclasses.replace(prediction, answer=None)
@@ -171,15 +171,17 @@ def create_app(
     return app
 
 
-def invalid_calls(answer, schemas: dict[str, dict]) -> str | None:
+def invalid_calls(answer, schemas: dict[str, dict], task, example: dict) -> str | None:
     """Why the model's calls must not reach the client's code (a function the task does not
-    have, arguments its schema refuses), or None."""
-    for call in answer if isinstance(answer, list) else []:
+    have, arguments its schema refuses, a call the request cannot run: a device not in its
+    home, `task.request_calls_problem`), or None."""
+    calls = answer if isinstance(answer, list) else []
+    for call in calls:
         if call["name"] not in schemas:
             return f"unknown function {call['name'][:60]!r}"
         if error := validation_error(schemas[call["name"]], call["arguments"]):
             return f"{call['name']}: {error[:200]}"
-    return None
+    return task.request_calls_problem(example, calls) if calls else None
 
 
 async def read_body(request: Request, limit: int, timeout: float) -> bytes:

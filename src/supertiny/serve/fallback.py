@@ -7,7 +7,8 @@ not written to disk except in the hand-off log. A teacher that fails or is down 
 the tiny path down: the client gets the tiny model's answer, marked as such.
 
 Every hand-off is appended to a JSONL log (rotated by size) as a task example with both
-answers: the requests production found hard, ready to become training data.
+answers: the requests production found hard, which `prepare.handoffs` adds to the next
+round's train split (supertiny.handoffs).
 """
 
 from __future__ import annotations
@@ -17,11 +18,11 @@ import json
 import logging
 import logging.handlers
 import threading
-import time
 from pathlib import Path
 
 from supertiny.cascade import handed_off, usable_confidence
 from supertiny.errors import SupertinyError
+from supertiny.handoffs import handoff_row
 from supertiny.params import TeachParams
 from supertiny.runtime.prediction import Prediction
 
@@ -57,15 +58,7 @@ class Fallback:
         return teacher, None
 
     def _record(self, example: dict, tiny: Prediction, teacher: Prediction | None, error: str | None) -> None:
-        row = {
-            "time": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-            "input": example["input"],
-            "context": example["context"],
-            "tiny": {"answer": tiny.answer, "text": tiny.text, "confidence": tiny.confidence},
-            "teacher": {"answer": teacher.answer} if teacher and not error else None,
-            "threshold": self.threshold,
-            "error": error,
-        }
+        row = handoff_row(example, tiny, teacher, self.threshold, error)
         with self._lock:
             self._log.info(json.dumps(row, ensure_ascii=False))
 

@@ -34,6 +34,12 @@ class Task(Protocol):
         """Reasons (schema-valid) calls cannot be the right answer to this example, without gold."""
         ...
 
+    def request_calls_problem(self, example: dict, calls: list[dict]) -> str | None:
+        """Why a served answer's (schema-valid) calls cannot run in its request, e.g. a device the
+        request's home does not have; None when they can. `serve` then returns no tool call, as
+        for a call its schema refuses (issue 16: a forged prompt made the model act elsewhere)."""
+        ...
+
     def held_out_sets(self) -> dict[str, Path]:
         """Hand-written evaluation sets the task ships, by split name: JSONL files of examples
         with gold, written without the generator. `prepare` checks them and copies them to
@@ -45,6 +51,11 @@ class Task(Protocol):
         """What makes a gold-labelled example invalid for this task, beyond the tool schemas
         (`supertiny.held_out` checks those): an unknown category, a context the task cannot
         read, a gold call its context cannot execute. Empty when it is valid."""
+        ...
+
+    def context_problems(self, context: Any) -> list[str]:
+        """Why `context` is not one this task can read (a logged production request's,
+        `supertiny.handoffs`). Empty when it is valid."""
         ...
 
     def student_instructions(self) -> str: ...

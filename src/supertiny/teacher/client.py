@@ -3,19 +3,23 @@ the teacher's tool loop and the LLM judge.
 
 The official `openai` client does the HTTP, with its own retries off so that every failure
 is seen here, counted by kind and retried with exponential backoff and jitter, never
-sooner than the server's Retry-After (up to `backoff_max_s`). A reply is checked
-before it is cached (`checked_completion`): a malformed one is retried, never stored. Responses go through the content-addressed cache
-(`teacher.cache`): a request already paid for is never sent again.
+sooner than the server's Retry-After (up to `backoff_max_s`). Each request must be
+complete within `timeout_s` (`RequestLoop`): a reply that never ends is a timeout. A reply is
+checked before it is cached (`checked_completion`): a malformed one is retried, never
+stored. Responses go through the content-addressed cache (`teacher.cache`): a request
+already paid for is never sent again.
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
 import math
 import os
 import random
 import threading
 import time
+import weakref
 from collections import Counter
 from email.utils import parsedate_to_datetime
 
@@ -28,6 +32,38 @@ FAILURE_KINDS = ("rate_limit", "server_error", "timeout", "connection", "bad_res
 
 class BadResponse(Exception):
     """A 2xx answer that is not a chat completion (not JSON, no choices)."""
+
+
+class DeadlineExceeded(Exception):
+    """The whole request (connect, upload, headers and body) took longer than `timeout_s`."""
+
+
+class RequestLoop:
+    """An asyncio event loop on a daemon thread, on which every request of one client runs
+    under one overall deadline, whichever thread asked.
+
+    Why not the SDK's `timeout`: it becomes httpx's timeouts, which bound each socket
+    operation (connect, one write, one read), so a reply dribbled a few bytes at a time
+    never trips them and may last for ever. A blocking read cannot be interrupted from
+    outside, and a watchdog thread would leave the dribbling connection open behind it;
+    a coroutine can be cancelled at any await, which is what `asyncio.timeout` does: the
+    request stops at its deadline and httpx closes its connection. The caller's thread
+    just waits for the coroutine's result."""
+
+    def __init__(self):
+        self.loop = asyncio.new_event_loop()
+        threading.Thread(target=self.loop.run_forever, name="teacher-requests", daemon=True).start()
+
+    def run(self, coroutine):
+        return asyncio.run_coroutine_threadsafe(coroutine, self.loop).result()
+
+    @staticmethod
+    def stop(loop: asyncio.AbstractEventLoop, client) -> None:
+        """Close `client`'s connections on `loop`, then stop it (when the client is dropped or the
+        process exits). Waits for nothing: a finalizer may run on the loop's own thread."""
+        if loop.is_running():
+            closing = asyncio.run_coroutine_threadsafe(client.close(), loop)
+            closing.add_done_callback(lambda _: loop.call_soon_threadsafe(loop.stop))
 
 
 class ClientStats:
@@ -54,7 +90,7 @@ class ClientStats:
 
 class ChatClient:
     def __init__(self, params: TeachParams):
-        from openai import OpenAI
+        from openai import AsyncOpenAI
 
         key = os.environ.get(params.api_key_env)
         if not key:
@@ -68,7 +104,11 @@ class ChatClient:
         self.base_url = params.base_url
         self.cache = ResponseCache(params.cache_dir) if params.cache_dir else None
         self.stats = ClientStats()
-        self._client = OpenAI(base_url=params.base_url, api_key=key, max_retries=0, timeout=params.timeout_s)
+        # the per-operation timeouts stay as a backstop; the deadline on the whole request is _fetch's
+        self._client = AsyncOpenAI(base_url=params.base_url, api_key=key, max_retries=0, timeout=params.timeout_s)
+        self._create = self._client.chat.completions.with_raw_response.create  # imports the SDK's types now, not within a deadline
+        self._requests = RequestLoop()
+        weakref.finalize(self, RequestLoop.stop, self._requests.loop, self._client)
         self._random = random.Random()
 
     def create(self, request: dict) -> tuple[dict, bool]:
@@ -104,8 +144,16 @@ class ChatClient:
         )
 
     def _send(self, request: dict) -> dict:
-        raw = self._client.chat.completions.with_raw_response.create(**request)
-        return checked_completion(raw.content)
+        return checked_completion(self._requests.run(self._fetch(request)))
+
+    async def _fetch(self, request: dict) -> bytes:
+        """The reply's body, all of it within `timeout_s` of the start, or DeadlineExceeded."""
+        try:
+            async with asyncio.timeout(self.params.timeout_s):
+                raw = await self._create(**request)
+                return raw.content  # with_raw_response has read the whole body inside the deadline
+        except TimeoutError:
+            raise DeadlineExceeded(f"no complete reply within teach.timeout_s ({self.params.timeout_s:g} s)") from None
 
     def _classify(self, error: Exception) -> tuple[str, float | None]:
         """The failure's kind and the server's Retry-After in seconds; a non-retryable error is raised."""
@@ -113,7 +161,7 @@ class ChatClient:
 
         if isinstance(error, BadResponse):
             return "bad_response", None
-        if isinstance(error, openai.APITimeoutError):
+        if isinstance(error, (DeadlineExceeded, openai.APITimeoutError)):
             return "timeout", None
         if isinstance(error, openai.APIConnectionError):
             return "connection", None

@@ -78,11 +78,17 @@ class CustomTask:
     def answer_problems(self, example: dict, calls: list[dict]) -> list[str]:
         return []  # the user's schemas are the rules; nothing more is known about their feature
 
+    def request_calls_problem(self, example: dict, calls: list[dict]) -> str | None:
+        return None  # the request's tools' schemas are the rules (serve checks them); nothing more is known
+
     def held_out_sets(self) -> dict:
         return {}  # the user's own gold rows are its dev and test
 
     def example_problems(self, example: dict) -> list[str]:
         return []  # read_requests already checked every gold row against the schemas
+
+    def context_problems(self, context: Any) -> list[str]:
+        return []  # any JSON: the feature's own
 
     def student_instructions(self) -> str:
         return STUDENT_INSTRUCTIONS

@@ -8,7 +8,7 @@ from supertiny.tasks.smart_home import phrasing
 from supertiny.tasks.smart_home.agent import ReferenceAgent
 from supertiny.tasks.smart_home.generator import CATEGORIES, generate_splits
 from supertiny.tasks.smart_home.handwritten import HANDWRITTEN_FILE
-from supertiny.tasks.smart_home.home import context_problems, render_compact
+from supertiny.tasks.smart_home.home import CAPABILITY_OF_FUNCTION, context_problems, render_compact
 from supertiny.tasks.smart_home.tools import ACTION_TOOLS, HELPER_TOOLS, consistency_problems, evidence_problems, run_helper
 
 TEACHER_SYSTEM_PROMPT = f"""You control a connected home. Use the helper tools to look the home up \
@@ -19,7 +19,9 @@ Rules: "all the lights upstairs/downstairs" means every light on that floor; "ev
 means every device in it. Relative requests change the current value: a bit/slightly/unspecified = \
 {phrasing.STEPS['temperature']['small']} degree or {phrasing.STEPS['brightness']['small']} percent, \
 much/a lot/way = {phrasing.STEPS['temperature']['big']} degrees or {phrasing.STEPS['brightness']['big']} percent, \
-"by N" = N. Timer labels only when the user names one.
+"by N" = N. Indirect requests act on the named room's first device that helps (the home's only \
+one when no room is named): cold warms and hot cools the thermostat, dark brightens a light (switches it \
+on if it is off), stuffy air switches the air purifier on. Timer labels only when the user names one.
 If nothing should be done, do not call an action; reply with one of:
 "{phrasing.REPLY_CHITCHAT}" (not about the home), "{phrasing.REPLY_NO_ROOM}", \
 "{phrasing.REPLY_NO_DEVICE}", "{phrasing.REPLY_UNSUPPORTED}"."""
@@ -44,6 +46,22 @@ class SmartHomeTask:
         problems = consistency_problems(example["context"], calls)
         return problems or evidence_problems(example["input"], example["context"], calls)
 
+    def request_calls_problem(self, example: dict, calls: list[dict]) -> str | None:
+        """A call on a device the request's home lacks, or one that cannot do what is asked (a
+        served home is only as checked as rendering it needs: read it defensively)."""
+        devices = [d for d in example["context"].get("devices") or [] if isinstance(d, dict)]
+        for call in calls:
+            if "device" not in call["arguments"]:
+                continue
+            wanted = call["arguments"]["device"]
+            device = next((d for d in devices if d.get("id") == wanted), None)
+            if device is None:
+                return f"{call['name']}: no device {str(wanted)[:60]!r} in this home"
+            capability, capabilities = CAPABILITY_OF_FUNCTION.get(call["name"]), device.get("capabilities")
+            if capability and isinstance(capabilities, list) and capability not in capabilities:
+                return f"{call['name']}: device {wanted!r} has no {capability}"
+        return None
+
     def held_out_sets(self) -> dict[str, Path]:
         return {"handwritten": HANDWRITTEN_FILE}
 
@@ -57,6 +75,9 @@ class SmartHomeTask:
         if (example["category"] == "irrelevance") != isinstance(gold, str):
             return ["gold must be a reply (a string) exactly when the category is irrelevance"]
         return [] if isinstance(gold, str) else [f"gold: {p}" for p in consistency_problems(example["context"], gold)]
+
+    def context_problems(self, context) -> list[str]:
+        return context_problems(context)
 
     def student_instructions(self) -> str:
         return "Smart home: answer with tool calls, or a short reply if nothing should be done."

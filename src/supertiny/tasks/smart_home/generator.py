@@ -45,7 +45,12 @@ def device_phrase(rng: random.Random, device: dict, context: dict) -> str:
     names = list(kind.names)
     if device["type"] == "light" and sum(d["type"] == "light" for d in in_room) == 1:
         names.append("light")
-    name = rng.choice(names)
+    nicknames = P.NICKNAME_PHRASES.get(device["kind"], [])
+    if device["kind"] == "lamp" and device["room"] != "office":
+        nicknames = []  # "my desk lamp" prefers the office's lamp
+    name = rng.choice(names + nicknames[:1]) if nicknames and rng.random() < 0.3 else rng.choice(names)
+    if name in nicknames[:1]:
+        name = rng.choice(nicknames)
     room = rng.choice(ROOMS[device["room"]].synonyms)
     shapes = ["the {room} {name}", "the {name} in the {room}", "my {room} {name}", "the {room} {name}"]
     if name != "light" and sum(d["kind"] == device["kind"] for d in context["devices"]) == 1:
@@ -160,6 +165,8 @@ def multiple(rng, context, split) -> Draft | None:
 
 
 def relative(rng, context, split) -> Draft | None:
+    if rng.random() < 0.3:
+        return indirect(rng, context, split)
     options = []
     for device in _with(context, "temperature", power="on"):
         options += [(device, "temperature", +1, P.WARMER), (device, "temperature", -1, P.COOLER)]
@@ -185,12 +192,49 @@ def relative(rng, context, split) -> Draft | None:
     return Draft(text, [call(function, device=device["id"], **{argument: target})], [tid])
 
 
+def indirect(rng, context, split) -> Draft | None:
+    """ "it's too dark in the lounge": the room's first device that can help (P.INDIRECT's rules)."""
+    tid, (template, quantity, sign, step) = P.pick(rng, P.INDIRECT, split, "indirect")
+    capability = "power" if quantity == "air" else quantity
+    candidates = [d for d in context["devices"] if capability in d["capabilities"] and (quantity != "air" or d["kind"] == "air_purifier")]
+    if quantity == "temperature":
+        candidates = [d for d in candidates if d["type"] == "thermostat"]
+    if not candidates:
+        return None
+    device = rng.choice(candidates)
+    first_in_room = next(d for d in context["devices"] if d["room"] == device["room"] and d in candidates)
+    if quantity == "brightness" and sign < 0 and device["type"] != "light":
+        return None
+    if len(candidates) == 1 and rng.random() < 0.4:
+        where = "in here"
+    else:
+        device, where = first_in_room, "in " + room_phrase(rng, first_in_room["room"])
+    state = device["state"]
+    if quantity == "air":
+        if state["power"] == "on":
+            return None
+        gold = call("set_power", device=device["id"], on=True)
+    elif quantity == "brightness" and sign > 0 and state["power"] == "off":
+        gold = call("set_power", device=device["id"], on=True)
+    else:
+        if state["power"] == "off":
+            return None
+        low, high = (10, 30) if quantity == "temperature" else (0, 100)
+        target = state[quantity] + sign * P.STEPS[quantity][step]
+        if not low <= target <= high:
+            return None
+        function = {"temperature": "set_temperature", "brightness": "set_brightness", "volume": "set_volume"}[quantity]
+        gold = call(function, device=device["id"], **{"celsius" if quantity == "temperature" else "level": target})
+    text = template.format(where=where)
+    return Draft(text, [gold], [tid], set(re.findall(r"[a-z']+", template)))
+
+
 def parallel(rng, context, split) -> Draft | None:
     kind = rng.choice(["floor", "floor", "room", "two_power", "two_intents", "two_intents"])
     on = rng.random() < 0.5
     onoff = "on" if on else "off"
     if kind == "floor":
-        floor = rng.choice(["downstairs", "upstairs", "in the house", "everywhere"])
+        floor = rng.choice(["downstairs", "upstairs", "in the house", "everywhere", "in the whole house"])
         lights = [d for d in context["devices"] if d["type"] == "light" and (floor == d["floor"] or floor not in ("downstairs", "upstairs"))]
         if not 2 <= len(lights) <= MAX_PARALLEL_CALLS:
             return None
@@ -240,6 +284,10 @@ def irrelevance(rng, context, split) -> Draft | None:
         dev = rng.choice(["the {name} in the {room}", "the {room} {name}"]).format(name=name, room=rng.choice(ROOMS[room].synonyms))
         return Draft(template.format(dev=dev), P.REPLY_NO_DEVICE.format(name=name, room=room), [tid])
     if kind == "no_room":
+        if rng.random() < 0.5:  # a place no home here has: "the garden lights"
+            pid, room = P.pick(rng, P.NOT_ROOMS, split, "not_room")
+            dev = rng.choice(["the light in the {room}", "the {room} light", "the {room} lights"]).format(room=room)
+            return Draft(template.format(dev=dev), P.REPLY_NO_ROOM.format(room=room), [tid, pid], set(room.split()))
         room = rng.choice([r for r in ROOMS if r not in present_rooms])
         dev = rng.choice(["the light in the {room}", "the {room} light"]).format(room=rng.choice(ROOMS[room].synonyms))
         return Draft(template.format(dev=dev), P.REPLY_NO_ROOM.format(room=room), [tid])

@@ -32,16 +32,16 @@ class DeviceKind:
 ROOMS = {
     room.name: room
     for room in [
-        Room("kitchen", "kitchen", "downstairs", ("kitchen",)),
-        Room("living room", "living", "downstairs", ("living room", "lounge", "sitting room", "front room")),
+        Room("kitchen", "kitchen", "downstairs", ("kitchen", "kitchenette")),
+        Room("living room", "living", "downstairs", ("living room", "lounge", "sitting room", "front room", "family room", "den")),
         Room("dining room", "dining", "downstairs", ("dining room", "dining area")),
-        Room("hallway", "hall", "downstairs", ("hallway", "hall", "entryway", "corridor")),
+        Room("hallway", "hall", "downstairs", ("hallway", "hall", "entryway", "corridor", "entrance hall", "foyer")),
         Room("garage", "garage", "downstairs", ("garage",)),
-        Room("office", "office", "upstairs", ("office", "study", "home office")),
+        Room("office", "office", "upstairs", ("office", "study", "home office", "workroom")),
         Room("bedroom", "bedroom", "upstairs", ("bedroom", "master bedroom", "main bedroom")),
-        Room("bathroom", "bath", "upstairs", ("bathroom", "washroom")),
-        Room("kids room", "kids", "upstairs", ("kids room", "children's room", "nursery")),
-        Room("guest room", "guest", "upstairs", ("guest room", "spare room", "guest bedroom")),
+        Room("bathroom", "bath", "upstairs", ("bathroom", "washroom", "shower room", "loo")),
+        Room("kids room", "kids", "upstairs", ("kids room", "children's room", "nursery", "kid's room", "kids' room", "playroom")),
+        Room("guest room", "guest", "upstairs", ("guest room", "spare room", "guest bedroom", "spare bedroom")),
     ]
 }
 

@@ -3,6 +3,21 @@
 Every template, media query, timer label and chit-chat line has a stable id; those whose
 index is 2 mod 3 are *held out*: they appear in dev/test only, so the test split holds
 phrasings that train never shows.
+
+Conventions shared by the generator's gold and the reference teacher (`agent.py`):
+- relative steps (`STEPS`): unspecified or small ("a bit", "a little", "slightly", "a tad",
+  "a touch", "a notch") is 1 degree or 10 percent (brightness, volume); big (`BIG_WORDS`:
+  "much", "a lot", "way", "way too", "loads", "really", "far") is 3 degrees or 30 percent;
+  "by N" is N; "to N" (also "up to N") is a target, not a step; results clamp to the range;
+- indirect requests act on the room's first device that can help (helpers list a room's
+  ceiling light first), or on the home's only one when no room is named: cold/chilly/
+  freezing warms the thermostat, hot/boiling cools it, dark brightens a light (and switches
+  it on first if it is off: that is the whole answer), too bright dims it, too loud/can't
+  hear change the volume, stuffy/stale air switches the air purifier on;
+- nicknames (`NICKNAMES`) name a device kind, some with the room they usually stand in
+  ("the big light" is a ceiling light, "my desk lamp" a lamp, preferably the office one);
+- a place no home of this task has (`NOT_ROOMS`: "the garden lights") gets the no-room reply,
+  thanks and small talk the not-about-the-home reply.
 """
 
 from __future__ import annotations
@@ -67,11 +82,13 @@ POWER_ON = [
     "turn on {dev}", "switch on {dev}", "turn {dev} on", "{dev} on", "power up {dev}",
     "can you turn on {dev}", "switch {dev} on please", "i need {dev} on", "put {dev} on",
     "start {dev}", "fire up {dev}", "could you switch {dev} on for me",
+    "activate {dev}", "get {dev} going", "can i have {dev} on", "pop {dev} on", "{dev} on, cheers", "bring {dev} on",
 ]
 POWER_OFF = [
     "turn off {dev}", "switch off {dev}", "turn {dev} off", "{dev} off", "shut off {dev}",
     "kill {dev}", "power down {dev}", "can you switch {dev} off", "i don't need {dev} any more, turn it off",
     "shut {dev} down", "switch {dev} off now", "could you turn {dev} off for me",
+    "deactivate {dev}", "{dev} off please, i'm done with it", "cut {dev}", "pop {dev} off", "can you get {dev} off", "turn {dev} off, cheers",
 ]
 BRIGHTNESS = [
     "set {dev} to {pct}", "dim {dev} to {pct}", "{dev} at {pct}", "brightness of {dev} to {pct}",
@@ -142,17 +159,84 @@ QUIETER = [
     ("make {dev} much quieter", "big"), ("{dev} slightly quieter", "small"), ("keep {dev} down a little", "small"),
     ("decrease {dev} volume by {k}", "given"), ("{dev} softer please", "small"), ("turn down the volume on {dev}", "small"),
 ]
+WARMER += [
+    ("make {room} a tad warmer", "small"), ("warm {room} up a touch", "small"), ("{room} a notch warmer please", "small"),
+    ("turn the heating up loads in {room}", "big"), ("it's really cold in {room}", "big"), ("crank up the heating in {room}", "small"),
+]
+COOLER += [
+    ("make {room} a tad cooler", "small"), ("cool {room} a touch", "small"), ("{room} a notch cooler please", "small"),
+    ("turn the heating down loads in {room}", "big"), ("it's really hot in {room}", "big"), ("turn the heating down in {room}", "small"),
+]
+BRIGHTER += [
+    ("{dev} a tad brighter", "small"), ("{dev} a touch brighter please", "small"), ("turn {dev} up a notch", "small"),
+    ("{dev} loads brighter", "big"), ("{dev} is way too dark", "big"), ("turn {dev} up a little bit", "small"),
+]
+DIMMER += [
+    ("{dev} a tad dimmer", "small"), ("{dev} a touch darker please", "small"), ("turn {dev} down a notch", "small"),
+    ("{dev} loads dimmer", "big"), ("{dev} is way too bright", "big"), ("turn {dev} down a little bit", "small"),
+]
+LOUDER += [
+    ("{dev} a tad louder", "small"), ("turn {dev} up a notch", "small"), ("i can't hear {dev}", "small"),
+    ("{dev} loads louder", "big"), ("crank up {dev}", "small"), ("turn {dev} up a little bit", "small"),
+]
+QUIETER += [
+    ("{dev} a tad quieter", "small"), ("turn {dev} down a notch", "small"), ("{dev} is too loud", "small"),
+    ("{dev} loads quieter", "big"), ("{dev} is so loud, way down please", "big"), ("turn {dev} down a little bit", "small"),
+]
 # Steps the task defines for relative requests (the teacher's instructions state them too).
 STEPS = {"temperature": {"small": 1, "big": 3}, "brightness": {"small": 10, "big": 30}, "volume": {"small": 10, "big": 30}}
+BIG_WORDS = r" (a lot|much|way|lot|lots|loads|heaps|crank it|really|massively|tons|far) "
+
+# Indirect requests: (template, quantity, sign, step); {room} is "the kitchen", {where} "in the kitchen" or "in here".
+INDIRECT = [
+    ("it's cold {where}", "temperature", +1, "small"), ("i'm freezing {where}", "temperature", +1, "small"),
+    ("it's way too cold {where}", "temperature", +1, "big"), ("brr, it's chilly {where}", "temperature", +1, "small"),
+    ("it's too hot {where}", "temperature", -1, "small"), ("i'm boiling {where}", "temperature", -1, "small"),
+    ("it's way too warm {where}", "temperature", -1, "big"), ("it's roasting {where}", "temperature", -1, "small"),
+    ("it's too dark {where}", "brightness", +1, "small"), ("i can't see a thing {where}", "brightness", +1, "small"),
+    ("it's way too dark {where}", "brightness", +1, "big"), ("it's a bit dark {where}", "brightness", +1, "small"),
+    ("it's too bright {where}", "brightness", -1, "small"), ("the light is blinding {where}", "brightness", -1, "small"),
+    ("it's way too bright {where}", "brightness", -1, "big"), ("it's too loud {where}", "volume", -1, "small"),
+    ("it's so stuffy {where}", "air", +1, "small"), ("the air is stale {where}", "air", +1, "small"),
+    ("it smells musty {where}", "air", +1, "small"), ("i can't hear anything {where}", "volume", +1, "small"),
+    ("it's way too loud {where}", "volume", -1, "big"),
+]
+# Nicknames, as regular expressions over the teacher's normalised text, and what they stand for
+# ("@slug" prefers that room's device). The generator uses the plain-word ones in `NICKNAME_PHRASES`.
+NICKNAMES = [
+    (r"(big|top|overhead|main|ceiling) lights?", "ceiling light"),
+    (r"(desk|work) (lamp|light)", "@office lamp"),
+    (r"(bedside|nightstand) (lamp|light)|(lamp|light) (by|next to|beside) (the|my) bed", "@bedroom lamp"),
+    (r"(lamp|light) (by|next to|beside|near|behind) (the|my) (sofa|couch|settee|armchair)|(sofa|couch) lamp", "@living lamp"),
+    (r"(standing|tall|corner|standard) lamp", "floor lamp"),
+    (r"leds|led lights?|strip lights?|light strip|fairy lights|mood lights?|lightstrip|led strip lights?", "led strip"),
+    (r"(the|my) music|radio(?! \d)|stereo|sound system|bluetooth speaker", "speaker"),
+    (r"telly|tele|tv set|teevee|tellie", "tv"),
+    (r"central heating|radiators?|(?<=the )heat(?! up)|(?<=my )heat(?! up)", "heating"),
+    (r"espresso machine|coffee machine|coffeemaker", "coffee maker"),
+    (r"air filter|air cleaner|air purifier|purifier", "air purifier"),
+    (r"electric heater|fan heater|space heater|heater", "heater"),
+]
+NICKNAME_PHRASES = {
+    "ceiling_light": ["big light", "top light"], "lamp": ["desk lamp"], "floor_lamp": ["standing lamp", "tall lamp"],
+    "led_strip": ["leds", "fairy lights", "strip lights"], "speaker": ["radio", "stereo"],
+    "tv": ["telly", "tv set"], "thermostat": ["heating", "central heating", "radiators"],
+    "coffee_maker": ["espresso machine"], "air_purifier": ["air filter"], "heater": ["electric heater"],
+}
+# Places people name that no home of this task has.
+NOT_ROOMS = ["garden", "back garden", "patio", "porch", "basement", "attic", "balcony", "backyard", "yard", "driveway",
+             "conservatory", "utility room", "laundry room", "cellar", "shed", "terrace", "gym", "sunroom", "pantry", "games room"]
 
 ALL_LIGHTS = [
     "turn {onoff} all the lights {floor}", "switch {onoff} every light {floor}", "all lights {floor} {onoff}",
     "lights {floor} {onoff} please", "turn all the lights {floor} {onoff}", "can you switch {onoff} the lights {floor}",
     "i want every light {floor} {onoff}", "put all the lights {floor} {onoff}", "every single light {floor} {onoff}",
+    "lights {onoff} {floor}", "turn {onoff} all of the lights {floor}", "could you turn {onoff} every light {floor}",
 ]
 EVERYTHING_IN_ROOM = [
     "turn {onoff} everything in {room}", "switch everything {onoff} in {room}", "all devices in {room} {onoff}",
     "power {onoff} everything in {room}", "everything in {room} {onoff} please", "can you turn {onoff} all the devices in {room}",
+    "everything {onoff} in {room}", "turn {onoff} every device in {room}", "switch {onoff} all of {room}",
 ]
 TWO_DEVICES_POWER = [
     "turn {onoff} {dev} and {dev2}", "switch {dev} and {dev2} {onoff}", "{dev} and {dev2} {onoff} please",
@@ -173,6 +257,9 @@ CHITCHAT = [
     "who wrote hamlet", "remind me about the dentist on friday", "call my sister", "how do i make pancakes",
     "what's the meaning of life", "add milk to my shopping list", "is it going to rain", "sing me a song",
     "how many days until christmas", "what's my bank balance", "recommend a good book", "buy more coffee beans",
+    "thanks", "thank you so much", "good morning", "you're the best", "cheers mate", "that's all for now",
+    "great job", "never mind", "good night", "cheers, that's lovely", "hello there", "you're a star",
+    "how's it going", "what else can you help with", "are you listening", "ok cool", "nice one, thanks", "love you",
 ]
 REPLY_CHITCHAT = "Sorry, I can only help with the devices in your home."
 REPLY_NO_DEVICE = "Sorry, there is no {name} in the {room}."

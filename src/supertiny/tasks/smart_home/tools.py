@@ -156,10 +156,13 @@ def consistency_problems(context: dict, calls: list[dict]) -> list[str]:
 
 # Words that point at a device type even when the user does not name it ("a bit warmer").
 _TYPE_EVIDENCE = {
-    "thermostat": ("heat", "warm", "cool", "cold", "hot", "temperature", "degree", "freezing", "boiling"),
-    "speaker": ("play", "hear", "stream", "queue", "music", "volume", "loud", "quiet", "soft", "pump"),
-    "tv": ("play", "hear", "stream", "queue", "volume", "loud", "quiet", "soft", "pump"),
-    "light": ("light", "lamp", "bright", "dim", "dark"),
+    "thermostat": ("heat", "warm", "cool", "cold", "hot", "temperature", "degree", "freezing", "boiling", "chilly", "radiator", "roasting"),
+    "speaker": ("play", "hear", "stream", "queue", "music", "volume", "loud", "quiet", "soft", "pump", "radio", "stereo"),
+    "tv": ("play", "hear", "stream", "queue", "volume", "loud", "quiet", "soft", "pump", "telly"),
+    "light": ("light", "lamp", "bright", "dim", "dark", "leds", "see"),
+    "air_purifier": ("stuffy", "stale", "musty", "smell", "air"),
+    "coffee_maker": ("coffee", "espresso"),
+    "heater": ("heater",),
 }
 _SCOPE_WORDS = re.compile(r"\b(all|every|everything|everywhere|lights|downstairs|upstairs|house)\b")
 
@@ -191,23 +194,55 @@ def _mentions(text: str, phrase: str) -> bool:
 def evidence_problems(utterance: str, context: dict, calls: list[dict]) -> list[str]:
     """`unmentioned_device` when a call's device has no support in the words of the request:
     neither its name (or a word for its type) nor, unless it is the only one of its kind,
-    its room. Catches a teacher that guessed a device after misreading a typo."""
+    its room. Catches a teacher that guessed a device after misreading a typo.
+
+    A scope word ("all the lights upstairs", "everything in the kitchen") widens the request
+    to many devices, but never beyond the place and kind it names: `out_of_scope_device` when
+    a device is in none of the rooms or floors the request names (unless it is the only
+    device of its type, named by its own words), or is not of the kind it names ("lights";
+    "everything" and "devices" name every kind)."""
     text = " " + re.sub(r"[^a-z0-9' ]+", " ", utterance.lower().replace("°", " degree ")) + " "
     if _SCOPE_WORDS.search(text):
-        return []
+        return _scope_problems(text, context, calls)
     problems = []
     for call in calls:
         device = device_by_id(context, call["arguments"].get("device", ""))
         if device is None:
             continue
-        kind = KINDS[device["kind"]]
-        named = (
-            call["name"] != "set_power"  # the action itself implies the type (only lights have brightness)
-            or any(_mentions(text, name) for name in kind.names)
-            or any(_mentions(text, w) for w in _TYPE_EVIDENCE.get(device["type"], ()))
-        )
+        named = _named(text, call, device)
         unique = sum(d["kind"] == device["kind"] for d in context["devices"]) == 1
         placed = unique or any(_mentions(text, f" {synonym} ") for synonym in ROOMS[device["room"]].synonyms)
         if not (named and placed):
             problems.append("unmentioned_device")
+    return problems
+
+
+def _named(text: str, call: dict, device: dict) -> bool:
+    """Whether the request's words name the device's kind or type, or the action implies it."""
+    return (
+        call["name"] != "set_power"  # the action itself implies the type (only lights have brightness)
+        or any(_mentions(text, name) for name in KINDS[device["kind"]].names)
+        or any(_mentions(text, w) for w in _TYPE_EVIDENCE.get(device["type"], ()))
+    )
+
+
+def _scope_problems(text: str, context: dict, calls: list[dict]) -> list[str]:
+    places = _SCOPE_WORDS.sub(" ", text)  # "all" is one typo from "hall": the scope words name no place
+    rooms = {name for name, room in ROOMS.items() if any(_mentions(places, f" {synonym} ") for synonym in room.synonyms)}
+    floors = {floor for floor in ("upstairs", "downstairs") if _mentions(text, f" {floor} ")}
+    # "switch off all of the bedroom" names a place and no kind: everything there. Exact words
+    # (or plurals) here: one typo away, "right" would name a light
+    kind_words = [w.strip() for spec in KINDS.values() for w in spec.names] + [w.strip() for words in _TYPE_EVIDENCE.values() for w in words]
+    names_a_kind = any(f" {word} " in text or f" {word}s " in text for word in kind_words)
+    every_kind = not names_a_kind or any(_mentions(text, word) for word in (" everything ", " devices ", " device "))
+    problems = []
+    for call in calls:
+        device = device_by_id(context, call["arguments"].get("device", ""))
+        if device is None:
+            continue
+        named = every_kind or _named(text, call, device)
+        only_of_type = sum(d["type"] == device["type"] for d in context["devices"]) == 1
+        placed = (not rooms and not floors) or device["room"] in rooms or device["floor"] in floors or (only_of_type and _named(text, call, device))
+        if not (named and placed):
+            problems.append("out_of_scope_device")
     return problems
