@@ -31,7 +31,7 @@ def main(name: str, folder: str) -> str:
         write_jsonl(f"data/eval/{name}.jsonl", [])
         write_json(f"metrics/eval/{name}.json", {"skipped": True})
         return f"{name}: skipped (its stage did not run)"
-    predictor = load_predictor(folder, task, params.generation.max_new_tokens, settings.precision)
+    predictor = load_predictor(folder, task, params.generation.max_new_tokens, settings.precision, constrained=params.generation.constrained)
     metrics, rows = evaluate_model(predictor, examples, settings.batch_size, settings.latency_samples, desc=f"evaluate {name}",
                                    split=settings.split, held_out=held_out)
     write_jsonl(f"data/eval/{name}.jsonl", rows)

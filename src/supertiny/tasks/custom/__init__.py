@@ -84,6 +84,10 @@ class CustomTask:
     def example_problems(self, example: dict) -> list[str]:
         return []  # read_requests already checked every gold row against the schemas
 
+    def argument_values(self, context: Any) -> dict[str, list]:
+        """None known: the user's schemas do not say which arguments name things in the context."""
+        return {}
+
     def student_instructions(self) -> str:
         return STUDENT_INSTRUCTIONS
 

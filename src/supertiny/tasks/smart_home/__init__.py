@@ -58,6 +58,10 @@ class SmartHomeTask:
             return ["gold must be a reply (a string) exactly when the category is irrelevance"]
         return [] if isinstance(gold, str) else [f"gold: {p}" for p in consistency_problems(example["context"], gold)]
 
+    def argument_values(self, context: dict) -> dict[str, list]:
+        """Every `device` argument names one of the home's devices (the schemas say so only in words)."""
+        return {"device": [device["id"] for device in context.get("devices", [])]}
+
     def student_instructions(self) -> str:
         return "Smart home: answer with tool calls, or a short reply if nothing should be done."
 
