@@ -12,7 +12,8 @@ from supertiny.modelcard import read_card
 from supertiny.params import load_params
 from supertiny.prompting import END_OF_TURN
 from supertiny.runtime import llamacpp
-from supertiny.runtime.benchmark import compare, flat_metrics
+from supertiny.runtime.benchmark import bandwidth_floor, compare, flat_metrics, read_bandwidth_gbs
+from supertiny.runtime.files import weights_bytes
 from supertiny.runtime.genai import GenaiPredictor
 from supertiny.runtime.hf import HFPredictor
 from supertiny.runtime.token_predictor import TokenPredictor
@@ -31,8 +32,8 @@ def main() -> str:
     examples = read_jsonl(f"data/task/{params.evaluate.split}.jsonl", required=("input", "context"))[: settings.requests]
     tokens = params.generation.max_new_tokens
     predictors = {
-        "deployed": lambda: GenaiPredictor(DEPLOYED, task, tokens),
-        "deployed_prefix_cache": lambda: GenaiPredictor(DEPLOYED, task, tokens, reuse_prefix=True),  # as `supertiny serve` runs it
+        "deployed": lambda: GenaiPredictor(DEPLOYED, task, tokens, constrained=params.generation.constrained),
+        "deployed_prefix_cache": lambda: GenaiPredictor(DEPLOYED, task, tokens, reuse_prefix=True, constrained=params.generation.constrained),  # as `supertiny serve` runs it
         "pytorch_fp32": lambda: HFPredictor(PRUNED, task, tokens),
         "student_fp32": lambda: HFPredictor(params.prune.source, task, tokens),
     }
@@ -61,8 +62,10 @@ def main() -> str:
     precision = read_card(DEPLOYED)["params"]["precision"]
     flat = flat_metrics(results, precision)
     flat |= {f"hub_{key}": value for key, value in flat_metrics(hub_results, precision).items()}
+    flat |= bandwidth_floor(read_bandwidth_gbs(settings.bandwidth_mib, settings.threads), weights_bytes(DEPLOYED), results["deployed"].get("decode_tokens_per_s"))
     write_json("metrics/benchmark.json", {**metrics, "deployed_precision": precision, **flat})
-    return f"metrics/benchmark.json: deployed p50 {flat['deployed_latency_ms_p50']:.0f} ms, {flat.get('speedup_p50_vs_student_fp32')}x faster than the fp32 student"
+    return (f"metrics/benchmark.json: deployed p50 {flat['deployed_latency_ms_p50']:.0f} ms, {flat.get('speedup_p50_vs_student_fp32')}x faster than the fp32 student, "
+            f"decode {flat.get('decode_ms_per_token_over_floor')}x the memory-bandwidth floor")
 
 
 if __name__ == "__main__":

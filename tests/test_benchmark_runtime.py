@@ -8,7 +8,10 @@ from __future__ import annotations
 
 import pytest
 
+from supertiny.evaluation import token_rates
 from supertiny.runtime import llamacpp
+from supertiny.runtime.benchmark import bandwidth_floor, read_bandwidth_gbs
+from supertiny.runtime.files import weights_bytes
 from supertiny.runtime.hf import HFPredictor
 from supertiny.runtime.loading import load_predictor
 from supertiny.runtime.token_predictor import TokenPredictor
@@ -50,3 +53,16 @@ def test_llamacpp(benchmark, trained_tiny, task, request_example, tmp_path, kind
     quantize_gguf(tmp_path / "f32.gguf", tmp_path / f"{kind}.gguf", kind)
     runtime = llamacpp.LlamaCppModel(tmp_path / f"{kind}.gguf", tokenizer.convert_tokens_to_ids("<|im_end|>"))
     _run(benchmark, TokenPredictor(runtime, tokenizer, task, NEW_TOKENS), request_example)
+
+
+def test_the_decode_floor_is_the_deployed_files_bytes_over_the_measured_read_bandwidth(tiny_exports, task, request_example):
+    folder = tiny_exports("int8")
+    rates = token_rates(load_predictor(folder, task, NEW_TOKENS).predict([request_example]))
+    bandwidth = read_bandwidth_gbs(16, 2)
+    metrics = bandwidth_floor(bandwidth, weights_bytes(folder), rates["decode_tokens_per_s"])
+    assert metrics["bandwidth_gbs"] == round(bandwidth, 2) > 0
+    assert metrics["decode_bytes_per_token"] == weights_bytes(folder) > 0
+    assert metrics["decode_floor_ms_per_token"] == pytest.approx(weights_bytes(folder) / bandwidth / 1e6, abs=1e-3)
+    ms_per_token = 1000 / rates["decode_tokens_per_s"]
+    assert metrics["decode_ms_per_token_over_floor"] == pytest.approx(ms_per_token / (weights_bytes(folder) / bandwidth / 1e6), rel=0.01)
+    assert "decode_ms_per_token_over_floor" not in bandwidth_floor(bandwidth, 1000, None)

@@ -123,7 +123,9 @@ def test_compression_builds_a_deployed_model_and_a_quantize_param_reruns_only_wh
     assert deployed["examples"] == 20 and deployed["decode_tokens_per_s"] > 0 and deployed["model_bytes"] > 0
     assert json.loads((project / "models/deployed/card.json").read_text())["kind"] == "ort-genai"
     assert json.loads((project / "metrics/prune.json").read_text())["parameter_ratio"] <= 0.99
-    assert "speedup_p50_vs_pytorch_fp32" in json.loads((project / "metrics/benchmark.json").read_text())
+    benchmark = json.loads((project / "metrics/benchmark.json").read_text())
+    assert "speedup_p50_vs_pytorch_fp32" in benchmark
+    assert benchmark["bandwidth_gbs"] > 0 and benchmark["decode_floor_ms_per_token"] > 0 and "decode_ms_per_token_over_floor" in benchmark
     assert "## Compression" in (project / "reports/report.md").read_text()
     cascade = json.loads((project / "metrics/cascade.json").read_text())
     assert cascade["test_exact_match_teacher"] == 1.0 and 0.0 <= cascade["threshold"] <= 1.01

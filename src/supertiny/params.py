@@ -170,6 +170,7 @@ class GenerationParams:
     """How the student generates everywhere: RFT and GRPO sampling, evaluation, the benchmark, serving."""
 
     max_new_tokens: int     # the longest answer the student may write
+    constrained: bool       # the deployed runtime decodes under each request's answer grammar (supertiny.answer_grammar)
 
     def check(self) -> None:
         _require(self.max_new_tokens >= 8, "max_new_tokens", "must be >= 8")
@@ -333,9 +334,11 @@ class BenchmarkParams:
     requests: int           # test requests timed per runtime, batch 1
     threads: int
     llama_cpp: bool         # also llama.cpp at Q8_0 and Q4_0, where llama-cpp-python is installed
+    bandwidth_mib: int      # buffer read to measure memory bandwidth (the decode floor); far larger than the caches
 
     def check(self) -> None:
         _require(self.requests >= 1, "requests", "must be >= 1")
+        _require(self.bandwidth_mib >= 1, "bandwidth_mib", "must be >= 1")
         _require(self.threads >= 1, "threads", "must be >= 1")
 
 

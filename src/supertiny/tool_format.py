@@ -35,7 +35,7 @@ def render_answer(answer: Answer) -> str:
 
 
 def render_call(name: str, arguments: dict) -> str:
-    return f"{name}({', '.join(f'{_render_key(k)}={_render_value(v)}' for k, v in arguments.items())})"
+    return f"{name}({', '.join(f'{render_key(k)}={render_value(v)}' for k, v in arguments.items())})"
 
 
 def parse_answer(text: str) -> Answer | None:
@@ -54,11 +54,11 @@ def parse_answer(text: str) -> Answer | None:
     return None if any(call is None for call in calls) else calls
 
 
-def _render_key(key: str) -> str:
+def render_key(key: str) -> str:
     return key if _IDENTIFIER.fullmatch(key) else json.dumps(key, ensure_ascii=False)
 
 
-def _render_value(value) -> str:
+def render_value(value) -> str:
     if isinstance(value, str) and _IDENTIFIER.fullmatch(value) and value not in _RESERVED:
         return value
     return json.dumps(value, ensure_ascii=False)

@@ -9,6 +9,7 @@ ratios (what travels between machines) hold from run to run.
 
 from __future__ import annotations
 
+import time
 from typing import Callable
 
 from tqdm import tqdm
@@ -16,6 +17,40 @@ from tqdm import tqdm
 from supertiny.evaluation import latency_summary, timed_request
 
 COMPARABLE_GGUF = {"int8": "q8_0", "int4": "q4_0"}  # llama.cpp type at the deployed bit-width
+BANDWIDTH_REPEATS = 5  # passes timed; the best counts (the machine's bandwidth, not a busy moment's)
+
+
+def read_bandwidth_gbs(mib: int, threads: int) -> float:
+    """Memory read bandwidth in GB/s, as decoding uses it (it streams the weights, writing
+    little): the best of a few passes of `threads` threads each summing its share of a
+    `mib`-MiB buffer (far larger than the caches) as 64-bit words. numpy releases the GIL in
+    the sums, so the threads read at once, as the runtime's do. A plain copy (read + write)
+    measured a third to half of this on the 2-core EPYC VM, below what the runtime reached."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    import numpy as np
+
+    words = np.ones(mib * 2**20 // 8, dtype=np.uint64)
+    shares = np.array_split(words, threads)
+    best = float("inf")
+    with ThreadPoolExecutor(threads) as pool:
+        for _ in range(BANDWIDTH_REPEATS):
+            start = time.perf_counter()
+            list(pool.map(np.add.reduce, shares))
+            best = min(best, time.perf_counter() - start)
+    return words.nbytes / best / 1e9
+
+
+def bandwidth_floor(bandwidth_gbs: float, bytes_per_token: int, decode_tokens_per_s: float | None) -> dict[str, float]:
+    """The memory-bandwidth floor of decoding: every decoded token reads all the weights once
+    (`bytes_per_token`: the deployed files' bytes; the KV cache's few MB at these lengths are
+    left out), so no kernel decodes a token faster than bytes / bandwidth. The ratio says how
+    far the deployed runtime is from it."""
+    floor_ms = bytes_per_token / (bandwidth_gbs * 1e9) * 1000
+    metrics = {"bandwidth_gbs": round(bandwidth_gbs, 2), "decode_bytes_per_token": bytes_per_token, "decode_floor_ms_per_token": round(floor_ms, 3)}
+    if decode_tokens_per_s:
+        metrics["decode_ms_per_token_over_floor"] = round(1000 / decode_tokens_per_s / floor_ms, 2)
+    return metrics
 
 
 def compare(predictors: dict[str, Callable[[], object]], examples: list[dict]) -> dict[str, dict]:

@@ -11,9 +11,12 @@ from supertiny.modelcard import CARD_FILE, read_card
 from supertiny.runtime.prediction import Predictor
 
 
-def load_predictor(folder: str | Path, task, max_new_tokens: int, precision: str = "fp32", reuse_prefix: bool = False) -> Predictor:
+def load_predictor(
+    folder: str | Path, task, max_new_tokens: int, precision: str = "fp32", reuse_prefix: bool = False, constrained: bool = False,
+) -> Predictor:
     """`max_new_tokens` applies to generating models, `precision` to PyTorch models only,
-    `reuse_prefix` (keep the shared prompt prefix's KV cache between requests) to the deployed runtime."""
+    `reuse_prefix` (keep the shared prompt prefix's KV cache between requests) and `constrained`
+    (decode under the request's answer grammar, `generation.constrained`) to the deployed runtime."""
     kind = read_card(folder).get("kind")
     if kind == "teacher":
         from supertiny.runtime.teacher import TeacherPredictor
@@ -26,5 +29,5 @@ def load_predictor(folder: str | Path, task, max_new_tokens: int, precision: str
     if kind == "ort-genai":
         from supertiny.runtime.genai import GenaiPredictor
 
-        return GenaiPredictor(folder, task, max_new_tokens, reuse_prefix)
+        return GenaiPredictor(folder, task, max_new_tokens, reuse_prefix, constrained)
     raise SupertinyError(f"{Path(folder) / CARD_FILE}: unknown model kind {kind!r}")

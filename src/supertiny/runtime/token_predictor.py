@@ -28,11 +28,17 @@ class TokenPredictor:
         self.max_new_tokens = max_new_tokens
         self.parameters, self.model_bytes = parameters, model_bytes
 
+    def grammar(self, example: dict) -> str | None:
+        """The grammar this example's answer is decoded under; None: unconstrained."""
+        return None
+
     def predict(self, examples: list[dict], batch_size: int = 1) -> list[Prediction]:
         predictions = []
         for example in examples:
             ids = prompt_ids(self.tokenizer, self.task, example)
-            new, prefill, decode, logprobs = self.runtime.generate(ids, self.max_new_tokens)
+            grammar = self.grammar(example)
+            generated = self.runtime.generate(ids, self.max_new_tokens) if grammar is None else self.runtime.generate(ids, self.max_new_tokens, grammar)
+            new, prefill, decode, logprobs = generated
             text = self.tokenizer.decode(new, skip_special_tokens=True)
             prediction = Prediction(text, parse_answer(text), len(ids), len(new), prefill, decode, lowest_token_probability(logprobs))
             predictions.append(prediction)

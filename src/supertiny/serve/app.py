@@ -228,8 +228,9 @@ def serve(
     max_connections: int = 512,
     read_timeout: float = 10.0,
     fallback=None,
+    constrained: bool = False,
 ) -> None:
-    """Load the model folder and serve it until interrupted."""
+    """Load the model folder and serve it until interrupted; `constrained`: `generation.constrained`."""
     import uvicorn
 
     from supertiny.runtime.loading import load_predictor
@@ -240,7 +241,7 @@ def serve(
         print(warning, file=sys.stderr)
     check_budget(folder, limits)
     default_context = load_context(context_file, task, limits) if context_file else None
-    predictor = load_predictor(folder, task, limits.max_tokens_cap, reuse_prefix=True)  # the batcher sets each batch's own limit
+    predictor = load_predictor(folder, task, limits.max_tokens_cap, reuse_prefix=True, constrained=constrained)  # the batcher sets each batch's own limit
     app = create_app(
         predictor, task, model_name or Path(folder).resolve().name, limits, default_context,
         api_key=api_key, max_batch=max_batch, max_queue=max_queue, read_timeout=read_timeout, fallback=fallback,

@@ -90,6 +90,10 @@ class CustomTask:
     def context_problems(self, context: Any) -> list[str]:
         return []  # any JSON: the feature's own
 
+    def argument_values(self, context: Any) -> dict[str, list]:
+        """None known: the user's schemas do not say which arguments name things in the context."""
+        return {}
+
     def student_instructions(self) -> str:
         return STUDENT_INSTRUCTIONS
 

@@ -79,6 +79,10 @@ class SmartHomeTask:
     def context_problems(self, context) -> list[str]:
         return context_problems(context)
 
+    def argument_values(self, context: dict) -> dict[str, list]:
+        """Every `device` argument names one of the home's devices (the schemas say so only in words)."""
+        return {"device": [device["id"] for device in context.get("devices", [])]}
+
     def student_instructions(self) -> str:
         return "Smart home: answer with tool calls, or a short reply if nothing should be done."
 
