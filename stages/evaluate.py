@@ -1,5 +1,6 @@
 """Stage evaluate@<name>: accuracy, similarity and latency of one model on the test split,
-and its accuracy on each of the task's hand-written held-out sets (e.g. `handwritten_*`)."""
+its accuracy on each of the task's hand-written held-out sets (e.g. `handwritten_*`), and,
+for a public benchmark (bfcl), the benchmark's own checker's scores (`bfcl_*`)."""
 
 import sys
 
@@ -39,9 +40,14 @@ def main(name: str, folder: str) -> str:
     predictor = load_predictor(folder, task, params.generation.max_new_tokens, settings.precision, constrained=params.generation.constrained)
     metrics, rows = evaluate_model(predictor, examples, settings.batch_size, settings.latency_samples, desc=f"evaluate {name}",
                                    split=settings.split, held_out=held_out)
+    official, verdicts = task.official_scores(rows[: len(examples)])  # the split's rows come first
+    metrics.update(official)
+    for row, verdict in zip(rows, verdicts):
+        row["official_correct"] = verdict
     write_jsonl(f"data/eval/{name}.jsonl", rows)
     write_json(f"metrics/eval/{name}.json", metrics)
     extra = "".join(f", {metrics[f'{set_name}_exact_match']:.3f} on {len(subset)} {set_name}" for set_name, subset in held_out.items())
+    extra += "".join(f", {key} {value:.3f}" for key, value in official.items() if key in ("bfcl_non_live_ast", "bfcl_live_ast"))
     return (f"{name}: exact match {metrics['exact_match']:.3f}, similarity {metrics['similarity']:.3f} on {len(examples)} {settings.split} examples{extra}, "
             f"p50 latency {metrics.get('latency_ms_p50', 0):.0f} ms")
 

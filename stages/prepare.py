@@ -1,6 +1,7 @@
-"""Stage prepare: the task's train/dev/test splits, generated (smart_home) or read from the
-user's files and checked before anything is written (custom), the requests of the hand-off
-logs added to train, and the task's hand-written held-out sets, checked and copied."""
+"""Stage prepare: the task's train/dev/test splits, generated (smart_home), read from the
+user's files and checked before anything is written (custom) or sampled from BFCL's data
+(bfcl), the requests of the hand-off logs added to train, and the task's hand-written
+held-out sets, checked and copied."""
 
 from collections import Counter
 
@@ -19,7 +20,7 @@ DECLARED_HELD_OUT = ("handwritten",)  # prepare's outs in dvc.yaml: a task witho
 def main() -> str:
     params = load_params()
     settings = params.prepare
-    task = get_task(settings.task, params.custom)
+    task = get_task(settings.task, params.custom, params.bfcl)
     held_out = load_held_out_sets(task)  # checked first: a bad row stops the stage before anything is written
     handoffs = read_handoffs(settings.handoffs, task)
     sizes = {"train": settings.train_size, "dev": settings.dev_size, "test": settings.test_size}

@@ -69,7 +69,7 @@ class PrepareParams:
         _require(0.0 <= self.typo_rate <= 0.5, "typo_rate", "must be within [0, 0.5]")
 
 
-TASKS = ("smart_home", "custom")
+TASKS = ("smart_home", "custom", "bfcl")
 
 
 @dataclass
@@ -91,6 +91,20 @@ class CustomParams:
         for key in ("dev_fraction", "test_fraction"):
             _require(0 < getattr(self, key) < 1, key, "must be within (0, 1)")
         _require(self.dev_fraction + self.test_fraction < 1, "test_fraction", "plus dev_fraction must be below 1 (train needs requests)")
+
+
+@dataclass
+class BfclParams:
+    """`prepare.task: bfcl`: BFCL's live categories train, its non-live AST categories test (README, BFCL)."""
+
+    train_per_category: int | None  # live requests trained on per category, a seeded sample (null: all)
+    dev_fraction: float     # of each live category, to dev
+    test_per_category: int | None  # non-live requests tested per category, a seeded sample (null: all)
+
+    def check(self) -> None:
+        for key in ("train_per_category", "test_per_category"):
+            _require(getattr(self, key) is None or getattr(self, key) >= 1, key, "must be >= 1 or null")
+        _require(0 < self.dev_fraction < 1, "dev_fraction", "must be within (0, 1)")
 
 
 @dataclass
@@ -380,6 +394,7 @@ class ReportParams:
 class Params:
     prepare: PrepareParams
     custom: CustomParams
+    bfcl: BfclParams
     teach: TeachParams
     judge: JudgeParams
     student: StudentParams
@@ -397,12 +412,15 @@ class Params:
 
     def check(self) -> None:
         """What depends on two sections: which teacher can answer which task."""
-        if self.prepare.task == "custom":
+        if self.prepare.task in GOLD_TASKS:
             _require(self.teach.backend != "reference", "teach.backend",
-                     "reference is smart_home's rule agent; a custom task needs openai (or replay, which answers with the gold answers)")
+                     f"reference is smart_home's rule agent; {self.prepare.task} needs openai (or replay, which answers with the gold answers)")
         else:
             _require(self.teach.backend != "replay", "teach.backend",
-                     f"replay answers with the requests' gold answers, which only prepare.task custom has (not {self.prepare.task})")
+                     f"replay answers with the requests' gold answers, which only prepare.task {' or '.join(GOLD_TASKS)} has (not {self.prepare.task})")
+
+
+GOLD_TASKS = ("custom", "bfcl")  # tasks whose train requests can carry gold answers (the replay teacher's)
 
 
 def load_params(path: str | Path = PARAMS_FILE) -> Params:

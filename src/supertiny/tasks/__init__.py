@@ -2,10 +2,11 @@
 
 A task bundles the data generator (or reader), the tool schemas, the helper tools the
 prototype teacher may use, consistency rules for the judge and the compact context the
-student sees. `get_task(name, custom)` is the only lookup the stages use: `smart_home` is
-built in, `custom` is the user's own feature read from the files `custom` (params.yaml)
-names. Stages that only build prompts need no `custom` settings: the data they read carries
-everything a prompt needs.
+student sees. `get_task(name, custom, bfcl)` is the only lookup the stages use: `smart_home`
+is built in, `custom` is the user's own feature read from the files `custom` (params.yaml)
+names, `bfcl` is the Berkeley Function Calling Leaderboard's data, sampled as `bfcl` says.
+Stages that only build prompts need neither section: the data they read carries everything
+a prompt needs.
 """
 
 from __future__ import annotations
@@ -69,15 +70,21 @@ class Task(Protocol):
 
     def reference_agent(self): ...
 
+    def official_scores(self, rows: list[dict]) -> tuple[dict[str, float], list[bool]]:
+        """(metrics, each row's verdict) from a public benchmark's own checker, for evaluated
+        rows (`id`, `category`, `prediction`) of a task that is one (bfcl); ({}, []) otherwise."""
+        ...
+
 
 def example_tools(task: Task, example: dict) -> list[dict]:
     """The tools an example's answer may call: its own `tools` where its requests vary them, else the task's."""
     return example.get("tools") or task.action_tools
 
 
-def get_task(name: str, custom=None) -> Task:
+def get_task(name: str, custom=None, bfcl=None) -> Task:
     """`custom`: the `custom` params section, needed by stages that read the user's tools or run
-    the teacher; without it a custom task can still build prompts from prepared data."""
+    the teacher; without it a custom task can still build prompts from prepared data. `bfcl`:
+    the `bfcl` section, needed only to prepare the bfcl task's splits."""
     if name == "smart_home":
         from supertiny.tasks.smart_home import SmartHomeTask
 
@@ -86,4 +93,8 @@ def get_task(name: str, custom=None) -> Task:
         from supertiny.tasks.custom import CustomTask
 
         return CustomTask(custom)
-    raise SupertinyError(f"params.yaml: prepare.task {name!r} is not a known task (known: smart_home, custom)")
+    if name == "bfcl":
+        from supertiny.tasks.bfcl import BfclTask
+
+        return BfclTask(bfcl)
+    raise SupertinyError(f"params.yaml: prepare.task {name!r} is not a known task (known: smart_home, custom, bfcl)")

@@ -112,6 +112,9 @@ class CustomTask:
     def reference_agent(self):
         raise SupertinyError("teach.backend reference is smart_home's rule agent; a custom task needs openai or replay")
 
+    def official_scores(self, rows: list[dict]) -> tuple[dict, list]:
+        return {}, []  # the user's feature has no checker but its gold answers
+
 
 def context_text(context: Any) -> str | None:
     """A context as text: a string as it is, other JSON compactly, nothing as None."""

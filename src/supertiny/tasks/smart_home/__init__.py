@@ -91,3 +91,6 @@ class SmartHomeTask:
 
     def reference_agent(self) -> ReferenceAgent:
         return ReferenceAgent()
+
+    def official_scores(self, rows: list[dict]) -> tuple[dict, list]:
+        return {}, []  # not a public benchmark: supertiny's own scores are its scores

@@ -1,0 +1,61 @@
+"""BFCL through the whole DVC graph on the tiny preset: a few requests of each category,
+taught offline by BFCL's possible answers (`teach.backend: replay`), every model scored per
+category by bfcl-eval's own checker."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import yaml
+from dvc_project import git_commit, run, tiny_project
+from presets import merged
+
+from supertiny.jsonl import read_jsonl
+from supertiny.tasks.bfcl.data import TEST_CATEGORIES, TRAIN_CATEGORIES
+
+pytestmark = pytest.mark.slow
+BFCL = {"prepare": {"task": "bfcl"}, "teach": {"backend": "replay"},
+        "bfcl": {"train_per_category": 4, "dev_fraction": 0.01, "test_per_category": 3}}
+MODELS = ("base", "sft", "rft", "distill", "rl", "pruned", "deployed")
+
+
+@pytest.fixture(scope="module")
+def bfcl_project(tmp_path_factory):
+    root = tmp_path_factory.mktemp("bfcl") / "project"
+    root.mkdir()
+    tiny_project(root)
+    params = merged(yaml.safe_load((root / "params.yaml").read_text()), BFCL)
+    (root / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
+    git_commit(root, "bfcl")
+    run(["dvc", "repro"], root)
+    return root
+
+
+def metrics(root, name: str) -> dict:
+    return json.loads((root / "metrics" / f"{name}.json").read_text())
+
+
+def test_bfcl_runs_the_whole_graph_scored_by_its_own_checker(bfcl_project):
+    root = bfcl_project
+    prepare = metrics(root, "prepare")
+    assert prepare["train_examples"] == 4 * len(TRAIN_CATEGORIES) and prepare["test_examples"] == 3 * len(TEST_CATEGORIES)
+    assert all(prepare[f"train_{c}"] == 4 for c in TRAIN_CATEGORIES) and all(prepare[f"test_{c}"] == 3 for c in TEST_CATEGORIES)
+    assert not any(f"train_{c}" in prepare or f"dev_{c}" in prepare for c in TEST_CATEGORIES)
+    assert metrics(root, "teach")["dev_exact_match"] == 1.0
+    assert metrics(root, "judge")["accepted"] >= 18
+    assert all(row["tools"] for row in read_jsonl(root / "data/judged/accepted.jsonl") if row["category"] != "live_irrelevance")
+
+    keys = [f"bfcl_{c}" for c in TEST_CATEGORIES] + ["bfcl_non_live_ast"]
+    teacher = metrics(root, "eval/teacher")
+    assert {key: teacher[key] for key in keys} == dict.fromkeys(keys, 1.0), "BFCL's checker accepts its own first acceptable answers"
+    for name in MODELS:
+        scores = metrics(root, f"eval/{name}")
+        assert all(0.0 <= scores[key] <= 1.0 for key in keys), name
+        mean = sum(scores[f"bfcl_{c}"] for c in TEST_CATEGORIES if c != "irrelevance") / 4
+        assert scores["bfcl_non_live_ast"] == pytest.approx(mean, abs=1e-4), name
+        rows = read_jsonl(root / f"data/eval/{name}.jsonl")
+        assert len(rows) == 15 and all(isinstance(row["official_correct"], bool) for row in rows), name
+        for category in TEST_CATEGORIES:
+            verdicts = [row["official_correct"] for row in rows if row["category"] == category]
+            assert scores[f"bfcl_{category}"] == round(sum(verdicts) / len(verdicts), 4), (name, category)
