@@ -18,14 +18,19 @@ from supertiny.tasks import example_tools
 from supertiny.teacher.reference import estimate_tokens
 
 
-def request_key(messages: list[dict], tools: list[dict]) -> str:
-    """The conversation up to the first answer, and the tools: what identifies a request in every turn."""
+def request_key(messages: list[dict]) -> str:
+    """The conversation up to the first answer: what identifies a request in every turn."""
     opening = []
     for message in messages:
         if message["role"] not in ("system", "developer", "user"):
             break
         opening.append({"role": message["role"], "content": message.get("content")})
-    return json.dumps([opening, tools], sort_keys=True, ensure_ascii=False)
+    return json.dumps(opening, sort_keys=True, ensure_ascii=False)
+
+
+def tool_names(tools: list[dict]) -> frozenset[str]:
+    """Tools by name only: an endpoint sees them as its client serialised them."""
+    return frozenset((tool.get("function") or tool).get("name", "") for tool in tools or [])
 
 
 def answer_message(gold) -> dict:
@@ -51,16 +56,23 @@ class ReplayBackend:
         """Learn the gold answers of `examples` (those without one are left unanswered)."""
         for example in examples:
             if "gold" in example:
-                tools = self.task.helper_tools + example_tools(self.task, example)  # as the tool loop offers them
-                self.answers[request_key(self.task.teacher_messages(example), tools)] = example["gold"]
+                key = request_key(self.task.teacher_messages(example))
+                self.answers.setdefault(key, []).append((tool_names(example_tools(self.task, example)), example["gold"]))
 
     def complete(self, messages: list[dict], tools: list[dict], sample: int = 0) -> tuple[dict, dict]:
-        gold = self.answers.get(request_key(messages, tools))
+        gold = self._gold(request_key(messages), tool_names(tools))
         if gold is None:
             with self._lock:
                 self.missing += 1
         reply = answer_message(gold if gold is not None else "")
         return reply, {"prompt_tokens": estimate_tokens([messages, tools]), "completion_tokens": estimate_tokens(reply)}
+
+    def _gold(self, key: str, offered: frozenset[str]):
+        """The gold answer of the request with these words whose action tools are all offered:
+        BFCL asks the same words with other functions, so the words alone can be ambiguous."""
+        candidates = self.answers.get(key, [])
+        matching = [gold for names, gold in candidates if names <= offered] if len(candidates) > 1 else [gold for _, gold in candidates]
+        return matching[0] if len(matching) == 1 else None
 
     def counters(self) -> dict[str, int]:
         return {"replay_unanswered": self.missing}
