@@ -274,14 +274,16 @@ def test_malformed_requests_get_an_openai_error_body_never_a_traceback(hardened,
 # --- 10. an answer cut by max_tokens says so -------------------------------------------------
 
 
-CALL = ("set", "_power", "(", "device", "=", "kitchen_lamp", ", ", "on", "=", "true", ")")
-TWO_CALLS = CALL + ("\n",) + CALL  # 23 tokens
+def power_call(device: str) -> tuple[str, ...]:
+    """`set_power(device=<device>, on=true)` as the scripted model's 11 tokens."""
+    return ("set", "_power", "(", "device", "=", device, ", ", "on", "=", "true", ")")
 
 
 @pytest.mark.timeout(60)
 def test_an_answer_cut_by_max_tokens_finishes_with_length_and_no_call(task, example):
-    with scripted_server(Scripted(TWO_CALLS), task) as url:
-        for max_tokens, content in [(1, "set"), (2, "set_power"), (11, "".join(CALL)), (12, "".join(CALL) + "\n")]:
+    call = power_call(example["context"]["devices"][0]["id"])  # a device the request's home has: every device has power
+    with scripted_server(Scripted(call + ("\n",) + call), task) as url:
+        for max_tokens, content in [(1, "set"), (2, "set_power"), (11, "".join(call)), (12, "".join(call) + "\n")]:
             answer = post(url, scripted_body(example, "lamp on", max_tokens=max_tokens), {}).json()
             choice = answer["choices"][0]
             assert choice["finish_reason"] == "length" and choice["message"]["content"] == content, answer
