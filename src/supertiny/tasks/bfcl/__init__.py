@@ -21,11 +21,7 @@ class BfclTask(CustomTask):
     name = "bfcl"
     tools_vary = True  # every request brings its functions
 
-    @property
-    def settings(self):
-        if self._settings is None:
-            raise SupertinyError("the bfcl task's settings (params.yaml: bfcl) are needed here, but were not given")
-        return self._settings
+    missing_settings = "the bfcl task's settings (params.yaml: bfcl) are needed here, but were not given"
 
     @property
     def action_tools(self) -> list[dict]:

@@ -30,10 +30,12 @@ class CustomTask:
         """`settings`: the `custom` params section (None: prompts only, see the module's docstring)."""
         self._settings = settings
 
+    missing_settings = "the custom task's files are needed here, but its settings (params.yaml: custom) were not given"
+
     @property
     def settings(self):
         if self._settings is None:
-            raise SupertinyError("the custom task's files are needed here, but its settings (params.yaml: custom) were not given")
+            raise SupertinyError(self.missing_settings)
         return self._settings
 
     @cached_property
