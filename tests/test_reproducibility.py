@@ -12,8 +12,8 @@ import yaml
 from dvc_project import as_built_lock, as_built_metrics, build_tiny_project, output_hashes
 
 # Keys that measure time on the machine that ran the stage (latency, throughput, wall time,
-# ratios of them): they move with the machine's load from run to run; nothing else may.
-WALL_CLOCK = re.compile(r"(seconds|latency_ms|tokens_per_s|speedup|decode_vs|cost_per_million)")
+# ratios of them, the measured memory bandwidth and the floor it sets): they move with the machine's load from run to run; nothing else may.
+WALL_CLOCK = re.compile(r"(seconds|latency_ms|tokens_per_s|speedup|decode_vs|cost_per_million|bandwidth_gbs|_floor)")
 
 
 def without_wall_clock(value):
