@@ -10,7 +10,7 @@ from supertiny.params import as_dict, load_params
 from supertiny.score import score_predictions
 from supertiny.tasks import get_task
 from supertiny.teacher.backends import make_backend
-from supertiny.teacher.run import ESTIMATED_USAGE, EXAMPLE_KEYS, run_teacher, usage_totals
+from supertiny.teacher.run import ESTIMATED_USAGE, EXAMPLE_KEYS, batched, run_teacher, usage_totals
 from supertiny.stage import stage_main
 
 
@@ -44,7 +44,7 @@ def main() -> str:
         "dev_similarity": dev_scores["similarity"],
         "usage_estimated": backend.name in ESTIMATED_USAGE,
         "mean_agreement": round(sum(t["agreement"] for t in traces) / max(1, len(traces)), 4),
-        **usage_totals(traces, params.teach),
+        **usage_totals(traces, params.teach, batched(backend)),
         **backend.counters(),
     }
     write_json("metrics/teach.json", metrics)

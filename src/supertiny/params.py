@@ -126,6 +126,10 @@ class TeachParams:
     max_retries: int
     backoff_base_s: float
     backoff_max_s: float
+    requests_per_minute: float | None  # the endpoint's caps, kept client-side by all tool loops together (null: none)
+    tokens_per_minute: float | None
+    batch: bool             # the Batch API: each tool-loop round of all pending examples is one batch, at half price
+    batch_poll_s: float     # how often a submitted batch is polled
 
     def check(self) -> None:
         _require(self.max_turns >= 1, "max_turns", "must be >= 1")
@@ -141,6 +145,10 @@ class TeachParams:
         for key in ("price_input_per_mtok", "price_output_per_mtok"):
             _require(0 <= getattr(self, key) < math.inf, key, "must be >= 0 and finite (USD per million tokens)")
         _require(self.cache_dir is None or bool(self.cache_dir.strip()), "cache_dir", "must be a folder, or null for no cache")
+        for key in ("requests_per_minute", "tokens_per_minute"):
+            value = getattr(self, key)
+            _require(value is None or 0 < value < math.inf, key, "must be > 0 and finite, or null for no cap")
+        _require(0 < self.batch_poll_s <= 3600, "batch_poll_s", "must be > 0 and <= 3600 (seconds)")
 
 
 @dataclass

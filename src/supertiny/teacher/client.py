@@ -7,7 +7,9 @@ sooner than the server's Retry-After (up to `backoff_max_s`). Each request must 
 complete within `timeout_s` (`RequestLoop`): a reply that never ends is a timeout. A reply is
 checked before it is cached (`checked_completion`): a malformed one is retried, never
 stored. Responses go through the content-addressed cache (`teacher.cache`): a request
-already paid for is never sent again.
+already paid for is never sent again. Every request first waits for the run's rate limits
+(`teacher.limits`: requests and tokens per minute, and any Retry-After pause), shared by all
+the tool loops in flight.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ from email.utils import parsedate_to_datetime
 from supertiny.errors import SupertinyError
 from supertiny.params import TeachParams
 from supertiny.teacher.cache import ResponseCache, request_key
+from supertiny.teacher.limits import RateLimits
 
 FAILURE_KINDS = ("rate_limit", "server_error", "timeout", "connection", "bad_response", "malformed_tool_call")
 
@@ -55,7 +58,12 @@ class RequestLoop:
         threading.Thread(target=self.loop.run_forever, name="teacher-requests", daemon=True).start()
 
     def run(self, coroutine):
-        return asyncio.run_coroutine_threadsafe(coroutine, self.loop).result()
+        future = asyncio.run_coroutine_threadsafe(coroutine, self.loop)
+        try:
+            return future.result()
+        except BaseException:
+            future.cancel()  # e.g. Ctrl-C in the waiting thread: the requests in flight stop too
+            raise
 
     @staticmethod
     def stop(loop: asyncio.AbstractEventLoop, client) -> None:
@@ -85,12 +93,17 @@ class ClientStats:
             "cache_hits": counts.get("cache_hits", 0),
             "retries": counts.get("retries", 0),
             **{f"failures_{kind}": counts.get(f"failures_{kind}", 0) for kind in FAILURE_KINDS},
+            **({"batches_sent": counts["batches_sent"]} if "batches_sent" in counts else {}),  # teach.batch only
         }
 
 
 class ChatClient:
+    """Thread-safe (`create`, for the LLM judge and the serve fallback) and asyncio-native
+    (`acreate`, for hundreds of tool loops on the request loop, `loop`)."""
+
     def __init__(self, params: TeachParams):
-        from openai import AsyncOpenAI
+        import httpx2
+        from openai import AsyncOpenAI, DefaultAsyncHttpxClient
 
         key = os.environ.get(params.api_key_env)
         if not key:
@@ -104,47 +117,81 @@ class ChatClient:
         self.base_url = params.base_url
         self.cache = ResponseCache(params.cache_dir) if params.cache_dir else None
         self.stats = ClientStats()
-        # the per-operation timeouts stay as a backstop; the deadline on the whole request is _fetch's
-        self._client = AsyncOpenAI(base_url=params.base_url, api_key=key, max_retries=0, timeout=params.timeout_s)
-        self._create = self._client.chat.completions.with_raw_response.create  # imports the SDK's types now, not within a deadline
+        self.limits = RateLimits(params.requests_per_minute, params.tokens_per_minute)
+        # the SDK's pool keeps 100 idle connections (of 1000): with more requests in flight than that,
+        # each one past it would open a new connection (and wait out its handshake) every time
+        connections = httpx2.Limits(max_connections=max(100, params.concurrency), max_keepalive_connections=max(100, params.concurrency))
         self._requests = RequestLoop()
+        self.loop = self._requests.loop
+        # the per-operation timeouts stay as a backstop; the deadline on the whole request is _fetch's
+        self._client = AsyncOpenAI(
+            base_url=params.base_url, api_key=key, max_retries=0, timeout=params.timeout_s,
+            http_client=DefaultAsyncHttpxClient(limits=connections, timeout=params.timeout_s),
+        )
+        self._create = self._client.chat.completions.with_raw_response.create  # imports the SDK's types now, not within a deadline
         weakref.finalize(self, RequestLoop.stop, self._requests.loop, self._client)
         self._random = random.Random()
 
+    @property
+    def sdk(self):
+        """The SDK client (files and batches for `teacher.batch`); use it on `loop` only."""
+        return self._client
+
+    def run(self, coroutine):
+        """Run `coroutine` on the request loop and wait for its result (from any other thread)."""
+        return self._requests.run(coroutine)
+
     def create(self, request: dict) -> tuple[dict, bool]:
         """(chat completion as plain JSON, whether it was sent now rather than read from the cache)."""
+        return self._requests.run(self.acreate(request))
+
+    def cached(self, key: str) -> dict | None:
+        """The cached response for `key` (counted as a hit), or None."""
+        if self.cache is None:
+            return None
+        cached = self.cache.get(key)
+        if cached is not None:
+            self.stats.add("cache_hits")
+        return cached
+
+    async def acreate(self, request: dict) -> tuple[dict, bool]:
+        """`create` as a coroutine on `loop`: the rate limits are waited for, the backoff is slept, outside the deadline."""
         key = request_key(self.base_url, request)
-        if self.cache is not None:
-            cached = self.cache.get(key)
-            if cached is not None:
-                self.stats.add("cache_hits")
-                return cached, False
+        cached = self.cached(key)
+        if cached is not None:
+            return cached, False
         problem = ""
         for attempt in range(self.params.max_retries + 1):
+            estimate = await self.limits.acquire(request)
             self.stats.add("requests_sent")
             try:
-                response = self._send(request)
+                response = checked_completion(await self._fetch(request))
             except Exception as error:
                 kind, retry_after = self._classify(error)
                 self.stats.add(f"failures_{kind}")
                 problem = f"{kind}: {self._redact(str(error))}"
+                if retry_after is not None:
+                    # the server asked the whole client to wait, not just this request: hundreds of loops
+                    # retrying on their own schedules would keep it over its limit (capped like the backoff)
+                    self.limits.pause(min(retry_after, self.params.backoff_max_s))
                 if attempt < self.params.max_retries:
                     self.stats.add("retries")
                     # the server's Retry-After, but never past backoff_max_s: a day-long (or infinite) ask
                     # would hang the stage; the retry then finds out whether the server meant it
-                    time.sleep(min(max(retry_after or 0.0, self._backoff(attempt)), self.params.backoff_max_s))
+                    await asyncio.sleep(min(max(retry_after or 0.0, self._backoff(attempt)), self.params.backoff_max_s))
                 continue
+            self.limits.settle(estimate, response.get("usage"))
             if self.cache is not None:
                 self.cache.put(key, response)
             return response, True
+        raise self.failed_for_good(problem)
+
+    def failed_for_good(self, problem: str) -> SupertinyError:
         where = f"; paid responses are cached in {self.cache.path}, rerun to resume" if self.cache else ""
-        raise SupertinyError(
+        return SupertinyError(
             f"teach: {self.base_url or 'the OpenAI API'} failed {self.params.max_retries + 1} times for one request "
             f"(last: {problem}){where}"
         )
-
-    def _send(self, request: dict) -> dict:
-        return checked_completion(self._requests.run(self._fetch(request)))
 
     async def _fetch(self, request: dict) -> bytes:
         """The reply's body, all of it within `timeout_s` of the start, or DeadlineExceeded."""

@@ -10,12 +10,13 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
+from collections.abc import Generator
 from typing import Protocol
 
 from supertiny.tasks import Task, example_tools
 from supertiny.tool_schemas import schemas_by_name, validation_error
 
-__all__ = ["ChatBackend", "TraceResult", "Usage", "parse_tool_call", "run_tool_loop", "schemas_by_name", "validation_error"]
+__all__ = ["ChatBackend", "TraceResult", "Usage", "arun_tool_loop", "parse_tool_call", "run_tool_loop", "tool_loop", "schemas_by_name", "validation_error"]
 
 
 class ChatBackend(Protocol):
@@ -72,14 +73,20 @@ def parse_tool_call(tool_call: dict) -> tuple[str, dict | None, str | None]:
     return name, arguments, None
 
 
-def run_tool_loop(backend: ChatBackend, task: Task, example: dict, max_turns: int, sample: int = 0) -> TraceResult:
+def tool_loop(task: Task, example: dict, max_turns: int) -> Generator[tuple[list[dict], list[dict]], tuple[dict, dict], TraceResult]:
+    """One example's tool loop with the asking left out: it yields each turn's (messages, tools)
+    and is sent back (assistant message, usage); it returns the TraceResult.
+
+    Why a generator: the same loop is driven one call at a time (`run_tool_loop`), as an
+    asyncio task among hundreds (`arun_tool_loop`), and round by round across every pending
+    example (the Batch API, `teacher.batch`), and all three must walk it identically."""
     messages = task.teacher_messages(example)
     action_tools = example_tools(task, example)
     tools = task.helper_tools + action_tools
     helpers, actions = schemas_by_name(task.helper_tools), schemas_by_name(action_tools)
     usage = Usage()
     for turn in range(1, max_turns + 1):
-        reply, reply_usage = backend.complete(messages, tools, sample)
+        reply, reply_usage = yield messages, tools
         usage.add(reply_usage)
         messages.append(reply)
         tool_calls = reply.get("tool_calls") or []
@@ -100,6 +107,27 @@ def run_tool_loop(backend: ChatBackend, task: Task, example: dict, max_turns: in
                 {"role": "tool", "tool_call_id": tool_call.get("id", ""), "content": _execute(task, example, helpers, tool_call)}
             )
     return TraceResult(messages, None, "max_turns", max_turns, usage)
+
+
+def run_tool_loop(backend: ChatBackend, task: Task, example: dict, max_turns: int, sample: int = 0) -> TraceResult:
+    loop = tool_loop(task, example, max_turns)
+    try:
+        messages, tools = next(loop)
+        while True:
+            messages, tools = loop.send(backend.complete(messages, tools, sample))
+    except StopIteration as done:
+        return done.value
+
+
+async def arun_tool_loop(backend, task: Task, example: dict, max_turns: int, sample: int = 0) -> TraceResult:
+    """`run_tool_loop` for a backend whose `acomplete` is a coroutine: one of many loops on one event loop."""
+    loop = tool_loop(task, example, max_turns)
+    try:
+        messages, tools = next(loop)
+        while True:
+            messages, tools = loop.send(await backend.acomplete(messages, tools, sample))
+    except StopIteration as done:
+        return done.value
 
 
 def _execute(task: Task, example: dict, helpers: dict, tool_call: dict) -> str:

@@ -19,6 +19,7 @@ class OpenAIBackend:
     def __init__(self, params: TeachParams):
         self.params = params
         self.model = params.model
+        self.batch = params.batch  # run_teacher sends each tool-loop round as one Batch API job (teacher.batch)
         self.client = ChatClient(params)
 
     def request(self, messages: list[dict], tools: list[dict], sample: int = 0) -> dict:
@@ -33,7 +34,14 @@ class OpenAIBackend:
         }
 
     def complete(self, messages: list[dict], tools: list[dict], sample: int = 0) -> tuple[dict, dict]:
-        response, fresh = self.client.create(self.request(messages, tools, sample))
+        return self.answer(*self.client.create(self.request(messages, tools, sample)))
+
+    async def acomplete(self, messages: list[dict], tools: list[dict], sample: int = 0) -> tuple[dict, dict]:
+        """`complete` on the client's request loop, where `run_teacher` keeps hundreds of tool loops in flight."""
+        return self.answer(*await self.client.acreate(self.request(messages, tools, sample)))
+
+    def answer(self, response: dict, fresh: bool) -> tuple[dict, dict]:
+        """(assistant message, usage) the tool loop takes from a checked chat completion; `fresh`: paid now."""
         reply = assistant_message(response["choices"][0]["message"])
         if fresh and any(not _is_json_object(c["function"]["arguments"]) for c in reply.get("tool_calls", [])):
             self.client.stats.add("failures_malformed_tool_call")  # the loop hands the error back to the model
@@ -43,8 +51,8 @@ class OpenAIBackend:
             "completion_tokens": usage.get("completion_tokens") or 0,
         }
 
-    def counters(self) -> dict[str, int]:
-        return self.client.stats.as_metrics()
+    def counters(self) -> dict[str, int | float]:
+        return {**self.client.stats.as_metrics(), "rate_limit_wait_s": round(self.client.limits.waited_s, 1)}
 
 
 def assistant_message(message: dict) -> dict:

@@ -4,10 +4,17 @@ With `teach.samples` > 1 each input is answered by that many independent tool lo
 (self-consistency) and the majority answer is kept. When the endpoint fails for good, no
 new example is started and the error is raised: everything already paid for is in the
 response cache, so a rerun resumes where this one stopped.
+
+Three ways to run the loops, one result: a backend behind an endpoint (`acomplete`) keeps
+`teach.concurrency` loops in flight as asyncio tasks on its client's request loop (hundreds
+cost a coroutine each, not a thread each); with `teach.batch` it sends each round of every
+pending loop as one Batch API job (`teacher.batch`); the offline backends (reference,
+replay) only compute, and run on a few threads as they always have.
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
 import threading
 from collections import Counter
@@ -16,10 +23,11 @@ from concurrent.futures import ThreadPoolExecutor
 from tqdm import tqdm
 
 from supertiny.params import TeachParams
-from supertiny.teacher.loop import ChatBackend, TraceResult, Usage, run_tool_loop
+from supertiny.teacher.loop import ChatBackend, TraceResult, Usage, arun_tool_loop, run_tool_loop
 
 EXAMPLE_KEYS = ("id", "input", "context", "category")
 ESTIMATED_USAGE = ("reference", "replay")  # backends without an endpoint: tokens estimated from the text
+BATCH_PRICE_FACTOR = 0.5  # what the Batch API bills of the listed per-token prices (OpenAI: half)
 
 
 def trace_record(example: dict, result: TraceResult, backend: ChatBackend, agreement: float = 1.0, samples: int = 1) -> dict:
@@ -74,11 +82,33 @@ def majority(results: list[TraceResult]) -> tuple[TraceResult, float]:
     return TraceResult(chosen.messages, chosen.final, chosen.status, chosen.turns, usage), round(agreement, 4)
 
 
-def cost_usd(prompt_tokens: int, completion_tokens: int, params: TeachParams) -> float:
-    return (prompt_tokens * params.price_input_per_mtok + completion_tokens * params.price_output_per_mtok) / 1e6
+def cost_usd(prompt_tokens: int, completion_tokens: int, params: TeachParams, batched: bool = False) -> float:
+    """USD at the params' per-token prices; `batched`: answered through the Batch API, at its discount."""
+    cost = (prompt_tokens * params.price_input_per_mtok + completion_tokens * params.price_output_per_mtok) / 1e6
+    return cost * BATCH_PRICE_FACTOR if batched else cost
+
+
+def batched(backend: ChatBackend) -> bool:
+    """Whether `backend` answers through the Batch API (`teach.batch` with the openai backend)."""
+    return bool(getattr(backend, "batch", False))
+
+
+def finished_record(example: dict, results: list[TraceResult], backend: ChatBackend, params: TeachParams) -> dict:
+    """The trace record of one example from its samples' tool loops."""
+    result, agreement = majority(results)
+    record = trace_record(example, result, backend, agreement, params.samples)
+    cost = cost_usd(result.usage.prompt_tokens, result.usage.completion_tokens, params, batched(backend))
+    record["usage"]["cost_usd"] = round(cost, 6)
+    return record
 
 
 def run_teacher(backend: ChatBackend, task, examples: list[dict], params: TeachParams, desc: str) -> list[dict]:
+    if batched(backend):
+        from supertiny.teacher.batch import run_batched
+
+        return backend.client.run(run_batched(backend, task, examples, params, desc))
+    if hasattr(backend, "acomplete"):
+        return backend.client.run(run_concurrently(backend, task, examples, params, desc))
     stop = threading.Event()
 
     def one(example: dict) -> dict | None:
@@ -89,19 +119,49 @@ def run_teacher(backend: ChatBackend, task, examples: list[dict], params: TeachP
         except BaseException:
             stop.set()  # failing for good (or a bug): start nothing new, finish what is in flight
             raise
-        result, agreement = majority(results)
-        record = trace_record(example, result, backend, agreement, params.samples)
-        record["usage"]["cost_usd"] = round(cost_usd(result.usage.prompt_tokens, result.usage.completion_tokens, params), 6)
-        return record
+        return finished_record(example, results, backend, params)
 
     with ThreadPoolExecutor(max_workers=params.concurrency) as pool:
         return list(tqdm(pool.map(one, examples), total=len(examples), desc=desc, unit="example"))
 
 
-def usage_totals(traces: list[dict], params: TeachParams) -> dict[str, float]:
+async def run_concurrently(backend, task, examples: list[dict], params: TeachParams, desc: str) -> list[dict]:
+    """Every (example, sample) tool loop, `teach.concurrency` of them in flight, on the running event loop.
+
+    `concurrency` workers take the loops in input order; the records keep it. The first loop
+    that fails for good (or any bug) stops the workers from taking more; the loops in flight
+    finish (what they pay for is cached), then its error is raised."""
+    units = iter([(index, sample) for index in range(len(examples)) for sample in range(params.samples)])
+    results: list[list] = [[None] * params.samples for _ in examples]
+    left = [params.samples] * len(examples)
+    records: list[dict | None] = [None] * len(examples)
+    failures: list[BaseException] = []
+
+    async def worker(bar) -> None:
+        for index, sample in units:  # one shared iterator: each loop goes to one worker
+            if failures:
+                return
+            try:
+                results[index][sample] = await arun_tool_loop(backend, task, examples[index], params.max_turns, sample)
+            except Exception as error:
+                failures.append(error)
+                return
+            left[index] -= 1
+            if not left[index]:
+                records[index] = finished_record(examples[index], results[index], backend, params)
+                bar.update(1)
+
+    with tqdm(total=len(examples), desc=desc, unit="example") as bar:
+        await asyncio.gather(*(worker(bar) for _ in range(min(params.concurrency, len(examples) * params.samples))))
+    if failures:
+        raise failures[0]
+    return records
+
+
+def usage_totals(traces: list[dict], params: TeachParams, batched: bool = False) -> dict[str, float]:
     prompt = sum(t["usage"]["prompt_tokens"] for t in traces)
     completion = sum(t["usage"]["completion_tokens"] for t in traces)
-    cost = cost_usd(prompt, completion, params)
+    cost = cost_usd(prompt, completion, params, batched)
     n = max(1, len(traces))
     return {
         "prompt_tokens": prompt,
