@@ -73,34 +73,38 @@ class FaultServer:
                 return PlainTextResponse("<html>gateway hiccup</html>", 200)
             if fault == "delay":
                 await asyncio.sleep(self.delay_s)
-            payload = json.loads(body)
-            if payload.get("tools"):
-                message, usage = self.backend.complete(payload["messages"], payload["tools"])
-            else:
-                message = {"role": "assistant", "content": json.dumps({"score": self.judge_score(payload["messages"][-1]["content"]), "reason": "ok"})}
-                usage = {"prompt_tokens": 50, "completion_tokens": 10}
-            first = (message.get("tool_calls") or [{}])[0].get("function", {})
-            with self._lock:
-                if self._malformed_due and first.get("name") == "find_devices":
-                    self._malformed_due -= 1
-                    entry["fault"] = "malformed"
-                    first["arguments"] = first["arguments"][:-1]  # drop the closing brace
-            if fault == "bad_shape":
-                message = {**message, "tool_calls": {"not": "a list"}}
-                usage = {"prompt_tokens": "many", "completion_tokens": 1}
-            completion = {
-                "id": f"chatcmpl-{uuid.uuid4().hex}",
-                "object": "chat.completion",
-                "created": int(time.time()),
-                "model": payload["model"],
-                "choices": [{"index": 0, "message": message, "finish_reason": "tool_calls" if message.get("tool_calls") else "stop"}],
-                "usage": {**usage, "total_tokens": 0 if fault == "bad_shape" else usage["prompt_tokens"] + usage["completion_tokens"]},
-            }
+            completion = self.completion(json.loads(body), fault, entry)
             if fault == "dribble":
                 return StreamingResponse(self._dribble(json.dumps(completion).encode(), entry), media_type="application/json")
             return completion
 
         return app
+
+    def completion(self, payload: dict, fault: str | None = None, entry: dict | None = None) -> dict:
+        """The chat completion answering `payload` (a request body), with `fault`'s damage if any."""
+        if payload.get("tools"):
+            message, usage = self.backend.complete(payload["messages"], payload["tools"])
+        else:
+            message = {"role": "assistant", "content": json.dumps({"score": self.judge_score(payload["messages"][-1]["content"]), "reason": "ok"})}
+            usage = {"prompt_tokens": 50, "completion_tokens": 10}
+        first = (message.get("tool_calls") or [{}])[0].get("function", {})
+        with self._lock:
+            if self._malformed_due and first.get("name") == "find_devices":
+                self._malformed_due -= 1
+                if entry is not None:
+                    entry["fault"] = "malformed"
+                first["arguments"] = first["arguments"][:-1]  # drop the closing brace
+        if fault == "bad_shape":
+            message = {**message, "tool_calls": {"not": "a list"}}
+            usage = {"prompt_tokens": "many", "completion_tokens": 1}
+        return {
+            "id": f"chatcmpl-{uuid.uuid4().hex}",
+            "object": "chat.completion",
+            "created": int(time.time()),
+            "model": payload["model"],
+            "choices": [{"index": 0, "message": message, "finish_reason": "tool_calls" if message.get("tool_calls") else "stop"}],
+            "usage": {**usage, "total_tokens": 0 if fault == "bad_shape" else usage["prompt_tokens"] + usage["completion_tokens"]},
+        }
 
     async def _dribble(self, body: bytes, entry: dict):
         entry["dribbled"] = False
