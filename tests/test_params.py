@@ -96,6 +96,11 @@ def test_the_fine_tuning_stages_share_one_settings_type():
         ({"teach": {"cache_dir": "  "}}, "teach.cache_dir must be a folder, or null for no cache"),
         ({"teach": {"price_input_per_mtok": -1}}, "teach.price_input_per_mtok must be >= 0 and finite"),
         ({"teach": {"price_output_per_mtok": float("inf")}}, "teach.price_output_per_mtok must be >= 0 and finite"),
+        ({"teach": {"requests_per_minute": 0}}, "teach.requests_per_minute must be > 0 and finite, or null for no cap"),
+        ({"teach": {"tokens_per_minute": -5}}, "teach.tokens_per_minute must be > 0 and finite, or null for no cap"),
+        ({"teach": {"tokens_per_minute": "lots"}}, "teach.tokens_per_minute must be float; got 'lots'"),
+        ({"teach": {"batch": "yes"}}, "teach.batch must be bool"),
+        ({"teach": {"batch_poll_s": 0}}, "teach.batch_poll_s must be > 0 and <= 3600"),
         ({"judge": {"max_calls": 0}}, "judge.max_calls must be >= 1"),
         ({"judge": {"max_reply_chars": 0}}, "judge.max_reply_chars must be >= 1"),
         ({"report": {"title": "x" * 100_000}}, ""),  # a long value is fine where valid
