@@ -1,4 +1,4 @@
-"""What every trainer here shares: CPU-safe trl configs, training curves and their metrics,
+"""What every trainer here shares: trl config arguments for the CPU or GPUs, training curves and their metrics,
 the completion-only loss."""
 
 from __future__ import annotations
@@ -10,14 +10,24 @@ import torch.nn.functional as F
 from transformers import TrainerCallback
 
 from supertiny.checkpoints import use_bf16
+from supertiny.device import resolve_device
 from supertiny.jsonl import write_json
+from supertiny.params import TrainParams
 
 
-def cpu_training_kwargs(precision: str, seed: int) -> dict:
-    """Arguments every trl config needs here: trl defaults to bf16 and gradient checkpointing."""
+def per_device_batch(batch_size: int, train: TrainParams) -> int:
+    """The params' batch sizes are global: each of `train.processes` processes takes its share
+    (params.py checks they divide), so a run on N processes takes the same optimizer steps."""
+    return batch_size // train.processes
+
+
+def training_kwargs(precision: str, seed: int, train: TrainParams) -> dict:
+    """Arguments every trl config needs here: trl defaults to bf16 and gradient checkpointing;
+    the device is `train.device`'s (on the CPU exactly the arguments of the CPU-only code)."""
+    device = resolve_device(train.device)
     return {
-        "use_cpu": True,
-        "bf16": use_bf16(precision),
+        "use_cpu": device == "cpu",
+        "bf16": use_bf16(precision, device),
         "fp16": False,
         "gradient_checkpointing": False,  # trl's default is True: a third slower here, and no memory pressure
         "report_to": "none",
@@ -46,7 +56,8 @@ class TrainingCurves(TrainerCallback):
             self.rows.append({"step": state.global_step, **row})
 
     def on_train_end(self, args, state, control, **kwargs):
-        write_json(self.path, self.rows)
+        if state.is_world_process_zero:  # every process logs the same gathered numbers; one writes them
+            write_json(self.path, self.rows)
 
     def last(self, key: str) -> float | None:
         return next((row[key] for row in reversed(self.rows) if key in row), None)
