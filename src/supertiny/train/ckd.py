@@ -63,11 +63,14 @@ class CKDTrainer(CompletionSFTTrainer):
     def compute_loss(self, model, inputs, return_outputs=False, num_items_in_batch=None):
         with self.accelerator.autocast():
             hidden, targets = completion_hidden_states(model, inputs)
-            student_logits = model.get_output_embeddings()(hidden)
+            student_logits = self.accelerator.unwrap_model(model).get_output_embeddings()(hidden)
             with torch.no_grad():
                 teacher_hidden, _ = completion_hidden_states(self.teacher_model, inputs)
                 teacher_logits = self.teacher_model.get_output_embeddings()(teacher_hidden)
         loss = ckd_loss(student_logits, teacher_logits, self.top_k, self.top_m, self.tail_weight)
+        if self.accelerator.num_processes > 1 and num_items_in_batch is not None:
+            # a mean over this process's tokens, weighted by their share of all processes' (DDP averages the gradients)
+            loss = loss * (targets.numel() * self.accelerator.num_processes / num_items_in_batch)
         if self.hard_weight and targets.numel():
             loss = loss + self.hard_weight * F.cross_entropy(student_logits.float(), targets)
         if targets.numel():

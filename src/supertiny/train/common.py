@@ -81,7 +81,12 @@ def completion_hidden_states(model, inputs: dict) -> tuple[torch.Tensor, torch.T
     whole sequence, but only completion positions go through the LM head."""
     labels = inputs["labels"][:, 1:]
     backbone_inputs = {k: v for k, v in inputs.items() if k in ("input_ids", "attention_mask", "position_ids")}
-    hidden = model.base_model(**backbone_inputs, use_cache=False).last_hidden_state[:, :-1]
+    if isinstance(model, torch.nn.parallel.DistributedDataParallel):
+        # several processes: DDP syncs gradients only through its own forward (the LM head then scores one position)
+        output = model(**backbone_inputs, use_cache=False, logits_to_keep=1, output_hidden_states=True)
+        hidden = output.hidden_states[-1][:, :-1]  # transformers puts the final-norm output, last_hidden_state, last
+    else:
+        hidden = model.base_model(**backbone_inputs, use_cache=False).last_hidden_state[:, :-1]
     mask = labels != -100
     return hidden[mask], labels[mask]
 
@@ -98,10 +103,12 @@ class CompletionOnlyLossMixin:
         # accelerate applies autocast by wrapping model.forward; the backbone call below bypasses it
         with self.accelerator.autocast():
             hidden, targets = completion_hidden_states(model, inputs)
-            logits = model.get_output_embeddings()(hidden).float()
+            logits = self.accelerator.unwrap_model(model).get_output_embeddings()(hidden).float()
         total = F.cross_entropy(logits, targets, reduction="sum")
         count = num_items_in_batch if num_items_in_batch is not None else targets.numel()
         loss = total / torch.as_tensor(count, device=total.device).clamp(min=1)
+        if self.accelerator.num_processes > 1 and num_items_in_batch is not None:
+            loss = loss * self.accelerator.num_processes  # `count` is all processes' tokens and DDP averages: as transformers' own loss does
         if targets.numel():
             accuracy = (logits.argmax(-1) == targets).float().mean().item()
             self._metrics["train" if model.training else "eval"]["mean_token_accuracy"].append(accuracy)
