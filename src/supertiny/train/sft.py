@@ -10,6 +10,7 @@ from __future__ import annotations
 import random
 
 from datasets import Dataset
+from transformers.trainer_pt_utils import LengthGroupedSampler
 from trl import SFTConfig, SFTTrainer
 
 from supertiny.params import TrainingParams, TrainParams
@@ -19,6 +20,14 @@ from supertiny.train.common import CompletionOnlyLossMixin, TrainingCurves, per_
 
 class CompletionSFTTrainer(CompletionOnlyLossMixin, SFTTrainer):
     """trl's SFTTrainer with the LM head applied to completion positions only."""
+
+    def _get_train_sampler(self, train_dataset=None):
+        """Length groups of the global batch: transformers sizes them by the per-device batch, so
+        N processes would train on other batches than one process does with the same params."""
+        sampler = super()._get_train_sampler(train_dataset)
+        if self.args.world_size > 1 and isinstance(sampler, LengthGroupedSampler):
+            sampler.batch_size *= self.args.world_size
+        return sampler
 
 
 def sft_rows(task, traces: list[dict], max_examples: int | None, seed: int) -> list[dict]:
