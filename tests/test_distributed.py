@@ -71,6 +71,7 @@ def assert_same_run(root: Path, result, name: str, reference_curve: list[dict], 
     log = result.stderr
     assert "Instantaneous batch size per device = 2" in log and "Total train batch size (w. parallel, distributed & accumulation) = 4" in log
     curve = json.loads((root / f"metrics/train/{name}.json").read_text())
+    print(name, "losses, 2 processes:", [row["loss"] for row in curve], "1 process:", [row["loss"] for row in reference_curve])
     assert [row["step"] for row in curve] == [row["step"] for row in reference_curve] != []
     for ours, theirs in zip(curve, reference_curve):
         assert ours["loss"] == pytest.approx(theirs["loss"], rel=LOSS_TOLERANCE), (curve, reference_curve)
@@ -99,3 +100,14 @@ def test_two_processes_train_sft_and_distill_as_one_does(project, task, tmp_path
                     params.distill.max_examples, params.distill.seed)
     train_ckd(student, teacher, tokenizer, rows, params.distill, params.distill, single, str(tmp_path / "distill.json"))
     assert_same_run(project, result, "distill", json.loads((tmp_path / "distill.json").read_text()), student)
+
+
+def test_asking_for_cuda_without_a_gpu_stops_before_any_work():
+    from supertiny.device import resolve_device
+    from supertiny.errors import SupertinyError
+
+    if torch.cuda.is_available():
+        pytest.skip("this machine has a GPU")
+    assert resolve_device("auto") == "cpu"
+    with pytest.raises(SupertinyError, match="train.device is cuda, but torch sees no CUDA device"):
+        resolve_device("cuda")
