@@ -6,6 +6,7 @@ import sys
 
 import torch
 
+from supertiny.device import resolve_device
 from supertiny.evaluation import evaluate_model
 from supertiny.jsonl import read_jsonl, write_json, write_jsonl
 from supertiny.modelcard import read_card
@@ -19,7 +20,8 @@ from supertiny.stage import stage_main
 def main(name: str, folder: str) -> str:
     params = load_params()
     settings = params.evaluate
-    if settings.threads:
+    device = resolve_device(params.train.device)  # one process: evaluation does not train
+    if settings.threads and device == "cpu":  # torch's CPU threads; a GPU does the work elsewhere
         torch.set_num_threads(settings.threads)
     task = get_task(params.prepare.task, params.custom)
     examples = read_jsonl(f"data/task/{settings.split}.jsonl", required=("id", "input", "context", "category", "gold"))
@@ -37,7 +39,8 @@ def main(name: str, folder: str) -> str:
         write_jsonl(f"data/eval/{name}.jsonl", [])
         write_json(f"metrics/eval/{name}.json", {"skipped": True, "same_as": card["same_as"]})
         return f"{name}: not scored (the same model as {card['same_as']})"
-    predictor = load_predictor(folder, task, params.generation.max_new_tokens, settings.precision, constrained=params.generation.constrained)
+    predictor = load_predictor(folder, task, params.generation.max_new_tokens, settings.precision, constrained=params.generation.constrained,
+                               device=device)
     metrics, rows = evaluate_model(predictor, examples, settings.batch_size, settings.latency_samples, desc=f"evaluate {name}",
                                    split=settings.split, held_out=held_out)
     official, verdicts = task.official_scores(rows[: len(examples)])  # the split's rows come first

@@ -5,8 +5,10 @@ import copy
 from supertiny.checkpoints import count_parameters, load_model, save_model
 from supertiny.compress.fidelity import answer_sequences, greedy_match, torch_logits
 from supertiny.compress.prune import plan_pruning, prune_model, taylor_gradients
+from supertiny.device import resolve_device, torch_device
 from supertiny.errors import SupertinyError
 from supertiny.jsonl import read_jsonl, write_json
+from supertiny.launch import is_main_process, relaunch_under_accelerate
 from supertiny.modelcard import read_card, write_card
 from supertiny.params import as_dict, load_params
 from supertiny.runtime.files import weights_bytes
@@ -17,16 +19,20 @@ from supertiny.train.sft import sft_rows
 
 
 @stage_main
-def main() -> str:
+def main() -> str | None:
     params = load_params()
     settings = params.prune
+    device = resolve_device(params.train.device)
     if read_card(settings.source).get("kind") != "hf":
         raise SupertinyError(f"params.yaml: prune.source {settings.source!r} is not a trained student model folder")
+    if settings.max_steps:
+        relaunch_under_accelerate(params.train)  # every process prunes alike (same data, same plan), then recovery trains on their shares
     task = get_task(params.prepare.task)
     traces = read_jsonl("data/judged/accepted.jsonl", required=("input", "context", "final"))
     dev = read_jsonl("data/task/dev.jsonl", required=("input", "context", "gold"))[: settings.dev_examples]
     rows = sft_rows(task, traces, settings.max_examples, settings.seed)
     teacher, tokenizer = load_model(settings.source)
+    teacher.to(torch_device(device))
     plan = plan_pruning(teacher, settings.target_ratio, settings.heads_per_group, settings.round_to)
     sequences = answer_sequences(tokenizer, task, dev)
 
@@ -40,7 +46,9 @@ def main() -> str:
     prune_model(pruned, plan, settings.importance)
     metrics |= dev_scores(pruned, "pruned")
     if settings.max_steps:  # recovery: the unpruned model teaches its pruned copy
-        recovery = train_ckd(pruned, teacher, tokenizer, rows, settings, settings, "metrics/train/prune.json")
+        recovery = train_ckd(pruned, teacher, tokenizer, rows, settings, settings, params.train, "metrics/train/prune.json")
+        if not is_main_process():
+            return None
         metrics |= {f"recovery_{key}": value for key, value in recovery.items()}
     else:
         write_json("metrics/train/prune.json", [])

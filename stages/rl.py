@@ -5,7 +5,9 @@ default: it does not pay at this scale, README) that model passes through unchan
 import tempfile
 
 from supertiny.checkpoints import count_parameters, load_model, save_model
+from supertiny.device import resolve_device
 from supertiny.jsonl import read_jsonl, write_json
+from supertiny.launch import is_main_process, relaunch_under_accelerate
 from supertiny.modelcard import read_card, write_card
 from supertiny.params import as_dict, load_params
 from supertiny.passthrough import pass_through
@@ -18,12 +20,14 @@ CURVE_KEYS = ("reward", "reward_std", "frac_reward_zero_std", "frac_groups_filte
 
 
 @stage_main
-def main() -> str:
+def main() -> str | None:
     params = load_params()
     settings = params.rl
+    resolve_device(params.train.device)
     source = "models/distill" if read_card("models/distill").get("kind") == "hf" else "models/rft"
     if settings.steps == 0:
         return pass_through(source, "models/rl", "rl", "rl.steps is 0", as_dict(settings))
+    relaunch_under_accelerate(params.train)
     task = get_task(params.prepare.task, params.custom)
     traces = read_jsonl("data/judged/accepted.jsonl", required=("input", "context", "final"))
     model, tokenizer = load_model(source)
@@ -35,9 +39,11 @@ def main() -> str:
             model, tokenizer, task, rows, work_dir, [curves], steps=settings.steps, prompts_per_step=settings.prompts_per_step,
             group_size=settings.group_size, learning_rate=settings.learning_rate, beta=settings.beta,
             temperature=settings.temperature, max_new_tokens=params.generation.max_new_tokens,
-            dynamic_filtering=settings.dynamic_filtering, precision=settings.precision, seed=settings.seed,
+            dynamic_filtering=settings.dynamic_filtering, precision=settings.precision, seed=settings.seed, train=params.train,
         )
         training = trainer_metrics(trainer.train(), curves)
+    if not is_main_process():
+        return None
     reward_first, reward_last = first_and_last(curves.rows, "reward")
     metrics = {
         "source": source,

@@ -3,7 +3,9 @@
 import tempfile
 
 from supertiny.checkpoints import count_parameters, load_model, save_model
+from supertiny.device import resolve_device
 from supertiny.jsonl import read_jsonl, write_json
+from supertiny.launch import is_main_process, relaunch_under_accelerate
 from supertiny.modelcard import write_card
 from supertiny.params import as_dict, load_params
 from supertiny.tasks import get_task
@@ -12,14 +14,18 @@ from supertiny.stage import stage_main
 
 
 @stage_main
-def main() -> str:
+def main() -> str | None:
     params = load_params()
+    resolve_device(params.train.device)
+    relaunch_under_accelerate(params.train)
     task = get_task(params.prepare.task)
     traces = read_jsonl("data/judged/accepted.jsonl", required=("input", "context", "final"))
     rows = sft_rows(task, traces, params.sft.max_examples, params.sft.seed)
     model, tokenizer = load_model("models/base")
     with tempfile.TemporaryDirectory() as work_dir:
-        metrics = train_sft(model, tokenizer, rows, params.sft, work_dir, "metrics/train/sft.json")
+        metrics = train_sft(model, tokenizer, rows, params.sft, params.train, work_dir, "metrics/train/sft.json")
+    if not is_main_process():
+        return None
     save_model(model, tokenizer, "models/sft")
     write_card(
         "models/sft", kind="hf", stage="sft", inputs={"model": "models/base", "traces": "data/judged/accepted.jsonl"},

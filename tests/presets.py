@@ -37,5 +37,10 @@ def training(**overrides):
     return dataclasses.replace(shipped().sft, **overrides)
 
 
+def train_settings(**overrides):
+    """The shipped `train` section (device auto, one process) with `overrides`."""
+    return dataclasses.replace(shipped().train, **overrides)
+
+
 def tiny_student_params():
     return dataclasses.replace(shipped().student, model="tiny")

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from presets import training
+from presets import train_settings, training
 from supertiny.train.ckd import CKDTrainer, ckd_loss
 from supertiny.train.sft import make_sft_trainer
 
@@ -54,7 +54,7 @@ def test_ckd_trainer_pulls_a_perturbed_student_towards_its_teacher(tiny_student,
             parameter.add_(torch.randn_like(parameter) * 0.05)
     params = training(max_steps=6, batch_size=4, learning_rate=3e-3, precision="fp32")
     trainer = make_sft_trainer(
-        student, tokenizer, sft_rows_small, params, str(tmp_path), trainer_class=CKDTrainer, teacher_model=teacher,
+        student, tokenizer, sft_rows_small, params, train_settings(), str(tmp_path), trainer_class=CKDTrainer, teacher_model=teacher,
         top_k=100, top_m=100, tail_weight=10.0, hard_weight=0.0,
     )
     batch = next(iter(trainer.get_train_dataloader()))

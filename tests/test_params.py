@@ -102,6 +102,11 @@ def test_the_fine_tuning_stages_share_one_settings_type():
         ({"teach": {"batch": "yes"}}, "teach.batch must be bool"),
         ({"teach": {"batch_poll_s": 0}}, "teach.batch_poll_s must be > 0 and <= 3600"),
         ({"judge": {"max_calls": 0}}, "judge.max_calls must be >= 1"),
+        ({"train": {"device": "gpu"}}, "train.device must be one of auto, cpu, cuda; got 'gpu'"),
+        ({"train": {"processes": 0}}, "train.processes must be within [1, 1024]"),
+        ({"train": {"processes": 3}}, "sft.batch_size must be a multiple of train.processes (3)"),
+        ({"train": {"processes": 8}, "sft": {"batch_size": 8}, "rft": {"batch_size": 8}, "distill": {"batch_size": 8}, "prune": {"batch_size": 8},
+          "rl": {"prompts_per_step": 1, "group_size": 4}}, "rl.prompts_per_step x rl.group_size must be a multiple of train.processes (8)"),
         ({"judge": {"max_reply_chars": 0}}, "judge.max_reply_chars must be >= 1"),
         ({"report": {"title": "x" * 100_000}}, ""),  # a long value is fine where valid
         ({"sft": {"max_steps": "y" * 100_000}}, "sft.max_steps must be int; got 'yyyy"),  # and cut short in the error

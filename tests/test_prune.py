@@ -66,7 +66,7 @@ def test_recovery_distils_the_unpruned_model_into_the_pruned_one(tiny_student, s
     prune_model(pruned, plan_pruning(pruned, 0.99, None, 32))
     before = [p.detach().clone() for p in pruned.parameters()]
     params = dataclasses.replace(shipped().prune, max_steps=2, batch_size=4, learning_rate=1e-3, precision="fp32")
-    metrics = train_ckd(pruned, teacher, tokenizer, sft_rows_small, params, params, str(tmp_path / "curves.json"))
+    metrics = train_ckd(pruned, teacher, tokenizer, sft_rows_small, params, params, shipped().train, str(tmp_path / "curves.json"))
     assert metrics["steps"] == 2 and metrics["final_teacher_agreement"] is not None
     assert any(not torch.equal(a, b) for a, b in zip(before, pruned.parameters()))
     assert len(json.loads((tmp_path / "curves.json").read_text())) == 2

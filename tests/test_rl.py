@@ -11,6 +11,7 @@ from trl import GRPOTrainer
 
 from supertiny.tool_format import render_answer
 from supertiny.train.rl import FORMAT_PENALTY, FilteringGRPOTrainer, SimilarityReward, make_grpo_trainer, rl_rows
+from presets import shipped
 
 REFERENCE = [
     {"name": "set_power", "arguments": {"device": "kitchen_light", "on": True}},
@@ -49,7 +50,7 @@ def test_grpo_trains_and_filters_groups_without_signal(tiny_student, task, teach
     model = copy.deepcopy(model)
     trainer = make_grpo_trainer(
         model, tokenizer, task, rl_rows(task, teacher_traces, 8, 0), str(tmp_path), steps=2, prompts_per_step=2, group_size=2,
-        learning_rate=1e-4, beta=0.0, temperature=1.0, max_new_tokens=8, dynamic_filtering=True, precision="fp32", seed=0,
+        learning_rate=1e-4, beta=0.0, temperature=1.0, max_new_tokens=8, dynamic_filtering=True, precision="fp32", seed=0, train=shipped().train,
     )
     trainer.train()
     logged = [row for row in trainer.state.log_history if "reward" in row]

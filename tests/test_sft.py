@@ -8,7 +8,7 @@ import json
 import pytest
 import torch
 
-from presets import training
+from presets import train_settings, training
 from supertiny.prompting import END_OF_TURN
 from supertiny.train.sft import make_sft_trainer, train_sft
 
@@ -20,7 +20,7 @@ def rows(sft_rows_small):
 
 def test_the_loss_covers_the_answer_and_its_end_of_turn_token_only(tiny_student, rows, tmp_path):
     model, tokenizer = tiny_student
-    trainer = make_sft_trainer(copy.deepcopy(model), tokenizer, rows, training(max_steps=1, precision="fp32"), str(tmp_path))
+    trainer = make_sft_trainer(copy.deepcopy(model), tokenizer, rows, training(max_steps=1, precision="fp32"), train_settings(), str(tmp_path))
     end_id = tokenizer.convert_tokens_to_ids(END_OF_TURN)
     for row, encoded in zip(rows[:8], trainer.train_dataset):
         ids = encoded["input_ids"]
@@ -35,7 +35,7 @@ def test_the_loss_covers_the_answer_and_its_end_of_turn_token_only(tiny_student,
 
 def test_completion_only_loss_equals_the_plain_masked_loss(tiny_student, rows, tmp_path):
     model, tokenizer = tiny_student
-    trainer = make_sft_trainer(copy.deepcopy(model), tokenizer, rows, training(max_steps=1, precision="fp32", batch_size=4), str(tmp_path))
+    trainer = make_sft_trainer(copy.deepcopy(model), tokenizer, rows, training(max_steps=1, precision="fp32", batch_size=4), train_settings(), str(tmp_path))
     batch = next(iter(trainer.get_train_dataloader()))
     assert (batch["labels"] != -100).sum() < (batch["attention_mask"] == 1).sum() / 2
     with torch.no_grad():
@@ -49,7 +49,7 @@ def test_training_lowers_the_loss_and_writes_curves(tiny_student, rows, tmp_path
     model = copy.deepcopy(model)
     before = [p.detach().clone() for p in model.parameters()]
     params = training(max_steps=8, batch_size=4, learning_rate=3e-3, precision="fp32")
-    metrics = train_sft(model, tokenizer, rows, params, str(tmp_path / "work"), str(tmp_path / "curves.json"))
+    metrics = train_sft(model, tokenizer, rows, params, train_settings(), str(tmp_path / "work"), str(tmp_path / "curves.json"))
     curves = json.loads((tmp_path / "curves.json").read_text())
     assert [row["step"] for row in curves] == list(range(1, 9))
     assert curves[-1]["loss"] < curves[0]["loss"]

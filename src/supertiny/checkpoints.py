@@ -50,5 +50,8 @@ def cpu_has_fast_bf16() -> bool:
     return any(flag in flags for flag in _BF16_FLAGS)
 
 
-def use_bf16(precision: str) -> bool:
-    return precision == "bf16" or (precision == "auto" and cpu_has_fast_bf16())
+def use_bf16(precision: str, device: str = "cpu") -> bool:
+    """`precision` auto: bf16 where it is fast, a GPU that supports it or a CPU with bf16 instructions."""
+    if precision != "auto":
+        return precision == "bf16"
+    return torch.cuda.is_bf16_supported() if device == "cuda" else cpu_has_fast_bf16()

@@ -199,6 +199,20 @@ class GenerationParams:
 
 
 @dataclass
+class TrainParams:
+    """Where the stages that train or generate with PyTorch run, and on how many processes
+    (README, Scaling up). The batch sizes of each section stay global whatever `processes`."""
+
+    device: Literal["auto", "cpu", "cuda"]  # auto: CUDA when torch sees a GPU, else CPU
+    processes: int          # > 1: the training stages re-run themselves under `accelerate launch` (supertiny.launch)
+    accelerate_config: str  # the accelerate config file those processes run under (DDP, FSDP, ...)
+
+    def check(self) -> None:
+        _require(1 <= self.processes <= 1024, "processes", "must be within [1, 1024]")
+        _require(bool(self.accelerate_config.strip()), "accelerate_config", "must name an accelerate config file (e.g. configs/accelerate/ddp.yaml)")
+
+
+@dataclass
 class TrainingParams:
     """Settings of every fine-tuning run on trl's SFT trainer (sft, rft, distill, prune's recovery)."""
 
@@ -209,7 +223,7 @@ class TrainingParams:
     warmup_ratio: float     # a fraction of max_steps
     weight_decay: float
     max_length: int         # tokens per example (prompt + answer)
-    precision: Precision    # auto: bf16 where the CPU has bf16 instructions, else fp32
+    precision: Precision    # auto: bf16 on a GPU that supports it or a CPU with bf16 instructions, else fp32
     seed: int
 
     min_steps: ClassVar[int] = 1
@@ -407,6 +421,7 @@ class Params:
     judge: JudgeParams
     student: StudentParams
     generation: GenerationParams
+    train: TrainParams
     sft: SftParams
     rft: RftParams
     distill: DistillParams
@@ -419,7 +434,14 @@ class Params:
     report: ReportParams
 
     def check(self) -> None:
-        """What depends on two sections: which teacher can answer which task."""
+        """What depends on two sections: which teacher can answer which task, and batches
+        that split evenly over the training processes (each takes batch / processes)."""
+        processes = self.train.processes
+        for name in ("sft", "rft", "distill", "prune"):
+            _require(getattr(self, name).batch_size % processes == 0, f"{name}.batch_size",
+                     f"must be a multiple of train.processes ({processes}): the batch is global, each process takes batch_size / processes")
+        _require(self.rl.prompts_per_step * self.rl.group_size % processes == 0, "rl.prompts_per_step",
+                 f"x rl.group_size must be a multiple of train.processes ({processes}): each process samples its share of a step's completions")
         if self.prepare.task in GOLD_TASKS:
             _require(self.teach.backend != "reference", "teach.backend",
                      f"reference is smart_home's rule agent; {self.prepare.task} needs openai (or replay, which answers with the gold answers)")

@@ -25,7 +25,7 @@ def torch_logits(model, sequences: list[tuple[list[int], int]]) -> list[np.ndarr
     """Per sequence, the logits that predict its answer tokens (answer length x vocabulary)."""
     model.eval()
     return [
-        model(input_ids=torch.tensor([ids]), use_cache=False).logits[0, start - 1 : -1].float().numpy()
+        model(input_ids=torch.tensor([ids], device=model.device), use_cache=False).logits[0, start - 1 : -1].float().cpu().numpy()
         for ids, start in tqdm(sequences, desc="teacher-forced dev scoring", unit="example", leave=False)
     ]
 

@@ -99,7 +99,7 @@ def taylor_gradients(model, tokenizer, rows: list[dict]) -> None:
     model.train()
     for row in rows:
         full, start = answer_ids(tokenizer, row["prompt"], row["completion"])
-        ids = torch.tensor([full])
+        ids = torch.tensor([full], device=model.device)
         labels = ids.clone()
         labels[0, :start] = -100
         model(input_ids=ids, labels=labels, use_cache=False).loss.backward()
@@ -138,7 +138,7 @@ def _prune_mlp(model, plan: PrunePlan, importance: str) -> None:
         attention = layer.self_attn
         ignored += [attention.q_proj, attention.k_proj, attention.v_proj, attention.o_proj]
     scorer = tp.importance.GroupTaylorImportance() if importance == "taylor" else tp.importance.GroupMagnitudeImportance(p=2)
-    example = torch.zeros((1, 8), dtype=torch.long)
+    example = torch.zeros((1, 8), dtype=torch.long, device=model.device)
     settings = dict(
         model=model, example_inputs=example, importance=scorer, global_pruning=False,
         # torch-pruning keeps int(width x (1 - ratio)) channels: aim half a channel high against

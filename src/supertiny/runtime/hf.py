@@ -18,11 +18,13 @@ from supertiny.tool_format import parse_answer
 class HFPredictor:
     """Greedy generation with a KV cache; batches are left-padded."""
 
-    def __init__(self, folder: str | Path | None, task, max_new_tokens: int, loaded=None, precision: str = "fp32"):
+    def __init__(self, folder: str | Path | None, task, max_new_tokens: int, loaded=None, precision: str = "fp32", device: str = "cpu"):
         """`loaded`: a (model, tokenizer) already in memory (e.g. mid-stage), instead of `folder`.
-        `precision`: bf16 halves decoding time on CPUs with bf16 instructions (auto picks it there)."""
+        `precision`: bf16 halves decoding time on CPUs with bf16 instructions (auto picks it there, and on GPUs).
+        `device`: cpu or cuda (`train.device`, resolved)."""
         self.model, self.tokenizer = loaded or load_model(folder)
-        if use_bf16(precision):
+        self.model.to(device)
+        if use_bf16(precision, device):
             self.model.to(torch.bfloat16)
         self.model.eval()
         self.tokenizer.padding_side = "left"
@@ -36,7 +38,7 @@ class HFPredictor:
         predictions = []
         for start in range(0, len(examples), batch_size):
             batch = [prompt_text(self.tokenizer, self.task, e) for e in examples[start : start + batch_size]]
-            encoded = self.tokenizer(batch, return_tensors="pt", padding=True, add_special_tokens=False)
+            encoded = self.tokenizer(batch, return_tensors="pt", padding=True, add_special_tokens=False).to(self.model.device)
             clock = _FirstTokenClock() if len(batch) == 1 else None
             output = self.model.generate(
                 **encoded, max_new_tokens=self.max_new_tokens, do_sample=False, pad_token_id=self.tokenizer.pad_token_id,

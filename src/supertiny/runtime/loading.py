@@ -13,8 +13,9 @@ from supertiny.runtime.prediction import Predictor
 
 def load_predictor(
     folder: str | Path, task, max_new_tokens: int, precision: str = "fp32", reuse_prefix: bool = False, constrained: bool = False,
+    device: str = "cpu",
 ) -> Predictor:
-    """`max_new_tokens` applies to generating models, `precision` to PyTorch models only,
+    """`max_new_tokens` applies to generating models, `precision` and `device` (cpu | cuda) to PyTorch models only,
     `reuse_prefix` (keep the shared prompt prefix's KV cache between requests) and `constrained`
     (decode under the request's answer grammar, `generation.constrained`) to the deployed runtime."""
     kind = read_card(folder).get("kind")
@@ -25,7 +26,7 @@ def load_predictor(
     if kind == "hf":
         from supertiny.runtime.hf import HFPredictor
 
-        return HFPredictor(folder, task, max_new_tokens, precision=precision)
+        return HFPredictor(folder, task, max_new_tokens, precision=precision, device=device)
     if kind == "ort-genai":
         from supertiny.runtime.genai import GenaiPredictor
 

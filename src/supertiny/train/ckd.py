@@ -20,7 +20,7 @@ import tempfile
 import torch
 import torch.nn.functional as F
 
-from supertiny.params import CkdParams, TrainingParams
+from supertiny.params import CkdParams, TrainingParams, TrainParams
 from supertiny.train.common import TrainingCurves, completion_hidden_states, trainer_metrics
 from supertiny.train.sft import CompletionSFTTrainer, make_sft_trainer
 
@@ -57,17 +57,20 @@ class CKDTrainer(CompletionSFTTrainer):
 
     def __init__(self, *args, teacher_model, top_k: int, top_m: int, tail_weight: float, hard_weight: float, **kwargs):
         super().__init__(*args, **kwargs)
-        self.teacher_model = teacher_model.eval().requires_grad_(False)
+        self.teacher_model = teacher_model.eval().requires_grad_(False).to(self.accelerator.device)  # the trainer moves only the student
         self.top_k, self.top_m, self.tail_weight, self.hard_weight = top_k, top_m, tail_weight, hard_weight
 
     def compute_loss(self, model, inputs, return_outputs=False, num_items_in_batch=None):
         with self.accelerator.autocast():
             hidden, targets = completion_hidden_states(model, inputs)
-            student_logits = model.get_output_embeddings()(hidden)
+            student_logits = self.accelerator.unwrap_model(model).get_output_embeddings()(hidden)
             with torch.no_grad():
                 teacher_hidden, _ = completion_hidden_states(self.teacher_model, inputs)
                 teacher_logits = self.teacher_model.get_output_embeddings()(teacher_hidden)
         loss = ckd_loss(student_logits, teacher_logits, self.top_k, self.top_m, self.tail_weight)
+        if self.accelerator.num_processes > 1 and num_items_in_batch is not None:
+            # a mean over this process's tokens, weighted by their share of all processes' (DDP averages the gradients)
+            loss = loss * (targets.numel() * self.accelerator.num_processes / num_items_in_batch)
         if self.hard_weight and targets.numel():
             loss = loss + self.hard_weight * F.cross_entropy(student_logits.float(), targets)
         if targets.numel():
@@ -76,12 +79,12 @@ class CKDTrainer(CompletionSFTTrainer):
         return (loss, {"logits": student_logits}) if return_outputs else loss
 
 
-def train_ckd(student, teacher, tokenizer, rows: list[dict], training: TrainingParams, ckd: CkdParams, curves_path: str) -> dict:
+def train_ckd(student, teacher, tokenizer, rows: list[dict], training: TrainingParams, ckd: CkdParams, train: TrainParams, curves_path: str) -> dict:
     """Distil `teacher` into `student` (in place) on prompt/completion rows; the training metrics."""
     curves = TrainingCurves(curves_path, keys=("loss", "learning_rate", "grad_norm", "teacher_agreement"))
     with tempfile.TemporaryDirectory() as work_dir:
         trainer = make_sft_trainer(
-            student, tokenizer, rows, training, work_dir, [curves], trainer_class=CKDTrainer, teacher_model=teacher,
+            student, tokenizer, rows, training, train, work_dir, [curves], trainer_class=CKDTrainer, teacher_model=teacher,
             top_k=ckd.top_k, top_m=ckd.top_m, tail_weight=ckd.tail_weight, hard_weight=ckd.hard_label_weight,
         )
         metrics = trainer_metrics(trainer.train(), curves)

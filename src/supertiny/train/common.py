@@ -1,4 +1,4 @@
-"""What every trainer here shares: CPU-safe trl configs, training curves and their metrics,
+"""What every trainer here shares: trl config arguments for the CPU or GPUs, training curves and their metrics,
 the completion-only loss."""
 
 from __future__ import annotations
@@ -10,14 +10,24 @@ import torch.nn.functional as F
 from transformers import TrainerCallback
 
 from supertiny.checkpoints import use_bf16
+from supertiny.device import resolve_device
 from supertiny.jsonl import write_json
+from supertiny.params import TrainParams
 
 
-def cpu_training_kwargs(precision: str, seed: int) -> dict:
-    """Arguments every trl config needs here: trl defaults to bf16 and gradient checkpointing."""
+def per_device_batch(batch_size: int, train: TrainParams) -> int:
+    """The params' batch sizes are global: each of `train.processes` processes takes its share
+    (params.py checks they divide), so a run on N processes takes the same optimizer steps."""
+    return batch_size // train.processes
+
+
+def training_kwargs(precision: str, seed: int, train: TrainParams) -> dict:
+    """Arguments every trl config needs here: trl defaults to bf16 and gradient checkpointing;
+    the device is `train.device`'s (on the CPU exactly the arguments of the CPU-only code)."""
+    device = resolve_device(train.device)
     return {
-        "use_cpu": True,
-        "bf16": use_bf16(precision),
+        "use_cpu": device == "cpu",
+        "bf16": use_bf16(precision, device),
         "fp16": False,
         "gradient_checkpointing": False,  # trl's default is True: a third slower here, and no memory pressure
         "report_to": "none",
@@ -46,7 +56,8 @@ class TrainingCurves(TrainerCallback):
             self.rows.append({"step": state.global_step, **row})
 
     def on_train_end(self, args, state, control, **kwargs):
-        write_json(self.path, self.rows)
+        if state.is_world_process_zero:  # every process logs the same gathered numbers; one writes them
+            write_json(self.path, self.rows)
 
     def last(self, key: str) -> float | None:
         return next((row[key] for row in reversed(self.rows) if key in row), None)
@@ -70,7 +81,12 @@ def completion_hidden_states(model, inputs: dict) -> tuple[torch.Tensor, torch.T
     whole sequence, but only completion positions go through the LM head."""
     labels = inputs["labels"][:, 1:]
     backbone_inputs = {k: v for k, v in inputs.items() if k in ("input_ids", "attention_mask", "position_ids")}
-    hidden = model.base_model(**backbone_inputs, use_cache=False).last_hidden_state[:, :-1]
+    if isinstance(model, torch.nn.parallel.DistributedDataParallel):
+        # several processes: DDP syncs gradients only through its own forward (the LM head then scores one position)
+        output = model(**backbone_inputs, use_cache=False, logits_to_keep=1, output_hidden_states=True)
+        hidden = output.hidden_states[-1][:, :-1]  # transformers puts the final-norm output, last_hidden_state, last
+    else:
+        hidden = model.base_model(**backbone_inputs, use_cache=False).last_hidden_state[:, :-1]
     mask = labels != -100
     return hidden[mask], labels[mask]
 
@@ -87,10 +103,12 @@ class CompletionOnlyLossMixin:
         # accelerate applies autocast by wrapping model.forward; the backbone call below bypasses it
         with self.accelerator.autocast():
             hidden, targets = completion_hidden_states(model, inputs)
-            logits = model.get_output_embeddings()(hidden).float()
+            logits = self.accelerator.unwrap_model(model).get_output_embeddings()(hidden).float()
         total = F.cross_entropy(logits, targets, reduction="sum")
         count = num_items_in_batch if num_items_in_batch is not None else targets.numel()
         loss = total / torch.as_tensor(count, device=total.device).clamp(min=1)
+        if self.accelerator.num_processes > 1 and num_items_in_batch is not None:
+            loss = loss * self.accelerator.num_processes  # `count` is all processes' tokens and DDP averages: as transformers' own loss does
         if targets.numel():
             accuracy = (logits.argmax(-1) == targets).float().mean().item()
             self._metrics["train" if model.training else "eval"]["mean_token_accuracy"].append(accuracy)

@@ -44,7 +44,7 @@ def sample_answers(model, tokenizer, task, examples: list[dict], n: int, tempera
     for start in tqdm(range(0, len(examples), prompts_per_batch), desc="rft sample", unit="batch"):
         batch = examples[start : start + prompts_per_batch]
         prompts = [prompt_text(tokenizer, task, e) for e in batch]
-        encoded = tokenizer(prompts, return_tensors="pt", padding=True, add_special_tokens=False)
+        encoded = tokenizer(prompts, return_tensors="pt", padding=True, add_special_tokens=False).to(model.device)
         output = model.generate(
             **encoded, do_sample=True, temperature=temperature, top_p=top_p, num_return_sequences=n,
             max_new_tokens=max_new_tokens, pad_token_id=tokenizer.pad_token_id,

@@ -20,7 +20,9 @@ from trl import GRPOConfig, GRPOTrainer
 from supertiny.prompting import student_messages
 from supertiny.score import sim_rl
 from supertiny.tool_format import Answer, parse_answer
-from supertiny.train.common import cpu_training_kwargs
+from supertiny.device import resolve_device
+from supertiny.params import TrainParams
+from supertiny.train.common import per_device_batch, training_kwargs
 
 FORMAT_PENALTY = -1.0
 
@@ -114,14 +116,15 @@ def rl_rows(task, traces: list[dict], limit: int, seed: int) -> list[dict]:
 def make_grpo_trainer(
     model, tokenizer, task, rows: list[dict], work_dir: str, callbacks=(), *, steps: int, prompts_per_step: int,
     group_size: int, learning_rate: float, beta: float, temperature: float, max_new_tokens: int,
-    dynamic_filtering: bool, precision: str, seed: int,
+    dynamic_filtering: bool, precision: str, seed: int, train: TrainParams,
 ) -> GRPOTrainer:
     """GRPO over `rows` (prompt + JSON reference answer): each step samples `group_size`
-    answers for each of `prompts_per_step` prompts and scores them with the Sim-RL reward."""
+    answers for each of `prompts_per_step` prompts and scores them with the Sim-RL reward
+    (over all of `train.processes`: each samples its share)."""
     config = GRPOConfig(
         output_dir=work_dir,
         max_steps=steps,
-        per_device_train_batch_size=prompts_per_step * group_size,
+        per_device_train_batch_size=per_device_batch(prompts_per_step * group_size, train),
         num_generations=group_size,
         learning_rate=learning_rate,
         lr_scheduler_type="constant",
@@ -129,10 +132,11 @@ def make_grpo_trainer(
         temperature=temperature,
         max_completion_length=max_new_tokens,
         pad_to_multiple_of=32,
-        **cpu_training_kwargs(precision, seed),
+        **training_kwargs(precision, seed, train),
     )
     tokenizer.padding_side = "left"
-    score_completion_positions_only()
+    if resolve_device(train.device) == "cpu":  # on a GPU trl's own choice stands
+        score_completion_positions_only()
     return FilteringGRPOTrainer(
         model=model, args=config, reward_funcs=[SimilarityReward(task, varies=bool(rows) and "tools" in rows[0])],
         train_dataset=Dataset.from_list(rows),

@@ -10,15 +10,24 @@ from __future__ import annotations
 import random
 
 from datasets import Dataset
+from transformers.trainer_pt_utils import LengthGroupedSampler
 from trl import SFTConfig, SFTTrainer
 
-from supertiny.params import TrainingParams
+from supertiny.params import TrainingParams, TrainParams
 from supertiny.prompting import answer_message, student_messages
-from supertiny.train.common import CompletionOnlyLossMixin, TrainingCurves, cpu_training_kwargs, trainer_metrics
+from supertiny.train.common import CompletionOnlyLossMixin, TrainingCurves, per_device_batch, trainer_metrics, training_kwargs
 
 
 class CompletionSFTTrainer(CompletionOnlyLossMixin, SFTTrainer):
     """trl's SFTTrainer with the LM head applied to completion positions only."""
+
+    def _get_train_sampler(self, train_dataset=None):
+        """Length groups of the global batch: transformers sizes them by the per-device batch, so
+        N processes would train on other batches than one process does with the same params."""
+        sampler = super()._get_train_sampler(train_dataset)
+        if self.args.world_size > 1 and isinstance(sampler, LengthGroupedSampler):
+            sampler.batch_size *= self.args.world_size
+        return sampler
 
 
 def sft_rows(task, traces: list[dict], max_examples: int | None, seed: int) -> list[dict]:
@@ -28,13 +37,15 @@ def sft_rows(task, traces: list[dict], max_examples: int | None, seed: int) -> l
 
 
 def make_sft_trainer(
-    model, tokenizer, rows: list[dict], params: TrainingParams, work_dir: str, callbacks=(), trainer_class=None, **trainer_kwargs
+    model, tokenizer, rows: list[dict], params: TrainingParams, train: TrainParams, work_dir: str, callbacks=(), trainer_class=None,
+    **trainer_kwargs,
 ) -> SFTTrainer:
-    """An SFT trainer on prompt/completion rows; `trainer_class` swaps the loss (e.g. CKDTrainer)."""
+    """An SFT trainer on prompt/completion rows; `trainer_class` swaps the loss (e.g. CKDTrainer).
+    `train`: the device, and the processes that share each batch."""
     config = SFTConfig(
         output_dir=work_dir,
         max_steps=params.max_steps,
-        per_device_train_batch_size=params.batch_size,
+        per_device_train_batch_size=per_device_batch(params.batch_size, train),
         gradient_accumulation_steps=params.grad_accum,
         learning_rate=params.learning_rate,
         lr_scheduler_type="cosine",
@@ -44,7 +55,7 @@ def make_sft_trainer(
         completion_only_loss=True,
         pad_to_multiple_of=32,  # fewer distinct shapes: oneDNN re-plans its kernels for every new one
         train_sampling_strategy="group_by_length",  # batches of similar length: 18% fewer padded tokens on smart_home
-        **cpu_training_kwargs(params.precision, params.seed),
+        **training_kwargs(params.precision, params.seed, train),
     )
     return (trainer_class or CompletionSFTTrainer)(
         model=model, args=config, train_dataset=Dataset.from_list(rows), processing_class=tokenizer,
@@ -52,7 +63,7 @@ def make_sft_trainer(
     )
 
 
-def train_sft(model, tokenizer, rows: list[dict], params: TrainingParams, work_dir: str, curves_path: str) -> dict:
+def train_sft(model, tokenizer, rows: list[dict], params: TrainingParams, train: TrainParams, work_dir: str, curves_path: str) -> dict:
     curves = TrainingCurves(curves_path)
-    trainer = make_sft_trainer(model, tokenizer, rows, params, work_dir, [curves])
+    trainer = make_sft_trainer(model, tokenizer, rows, params, train, work_dir, [curves])
     return {"examples": len(rows), "bf16": bool(trainer.args.bf16), **trainer_metrics(trainer.train(), curves)}
