@@ -48,6 +48,7 @@ SCALED_QWEN = {
     "qwen2.5-0.5b": dict(
         architecture="Qwen2ForCausalLM", hidden_size=224, intermediate_size=1216, num_hidden_layers=2,
         num_attention_heads=14, num_key_value_heads=2,  # head_dim 224 / 14 = 16, groups of 7 as released
+        use_sliding_window=False, sliding_window=32768, max_window_layers=21,  # as released: a window that is off
     ),
     "qwen3-0.6b": dict(
         architecture="Qwen3ForCausalLM", hidden_size=64, intermediate_size=192, num_hidden_layers=2,
@@ -56,20 +57,28 @@ SCALED_QWEN = {
 }
 
 
-def scaled_qwen_folder(name: str, folder: Path, seed: int = 0) -> Path:
+def scaled_qwen_folder(name: str, folder: Path, tokenizer, seed: int = 0) -> Path:
     """A local Hugging Face folder (safetensors, config, tokenizer) of a randomly initialised,
-    scaled-down `name` from SCALED_QWEN: what `student.model` would point at."""
+    scaled-down `name` from SCALED_QWEN: what `student.model` would point at.
+
+    `tokenizer`: SmolLM2's (the `tiny_student` fixture's: loading it from the GGUF takes
+    seconds), put back in the state a downloaded Qwen base model's is in: no chat template,
+    `<|endoftext|>` as end and padding, so `load_base_student` has to re-template it.
+    """
+    import copy
+
     import torch
     import transformers
 
-    from supertiny.train.student import smollm2_tokenizer
-
     shape = dict(SCALED_QWEN[name])
     model_class = getattr(transformers, shape.pop("architecture"))
-    tokenizer = smollm2_tokenizer()
+    tokenizer = copy.deepcopy(tokenizer)
+    tokenizer.chat_template = None
+    tokenizer.eos_token = tokenizer.pad_token = "<|endoftext|>"
+    end = tokenizer.convert_tokens_to_ids("<|endoftext|>")
     config = model_class.config_class(
         vocab_size=len(tokenizer), tie_word_embeddings=True, rope_theta=1e6, rms_norm_eps=1e-6, max_position_embeddings=2048,
-        bos_token_id=tokenizer.bos_token_id, eos_token_id=tokenizer.eos_token_id, **shape,
+        bos_token_id=end, eos_token_id=end, **shape,  # as Qwen's configs: both are <|endoftext|>
     )
     torch.manual_seed(seed)
     model = model_class(config)

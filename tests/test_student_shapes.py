@@ -20,6 +20,7 @@ from supertiny.compress.prune import plan_pruning, prune_model, taylor_gradients
 from supertiny.evaluation import evaluate_model
 from supertiny.modelcard import write_card
 from supertiny.prompting import END_OF_TURN, prompt_ids
+from supertiny.runtime.files import weights_bytes
 from supertiny.runtime.genai import GenaiModel
 from supertiny.runtime.loading import load_predictor
 from supertiny.train.sft import train_sft
@@ -51,10 +52,11 @@ def kept_heads(pruned, source, head_dim: int) -> list[int]:
 
 @pytest.mark.slow
 @pytest.mark.parametrize("name", list(SHAPES))
-def test_a_scaled_down_half_billion_student_goes_through_sft_pruning_export_and_evaluation(name, task, splits, sft_rows_small, tmp_path):
+def test_a_scaled_down_half_billion_student_goes_through_sft_pruning_export_and_evaluation(name, tiny_student, task, splits, sft_rows_small, tmp_path):
     heads_per_group, ratio = SHAPES[name]
     shape = SCALED_QWEN[name]
-    folder = scaled_qwen_folder(name, tmp_path / "download")
+    folder = scaled_qwen_folder(name, tmp_path / "download", tiny_student[1])
+    assert json.loads((folder / "tokenizer_config.json").read_text())["eos_token"] == "<|endoftext|>"
 
     # student.model: the folder, nothing else
     model, tokenizer, source = load_base_student(dataclasses.replace(shipped().student, model=str(folder)))
@@ -84,7 +86,7 @@ def test_a_scaled_down_half_billion_student_goes_through_sft_pruning_export_and_
         assert count_parameters(AutoModelForCausalLM.from_config(planned)) == plan.parameters_after  # the plan is the shape transformers builds
 
     pruned = copy.deepcopy(source_model)
-    taylor_gradients(pruned, tokenizer, sft_rows_small[:4])
+    taylor_gradients(pruned, tokenizer, sft_rows_small[:2])
     prune_model(pruned, plan, "taylor")
     assert count_parameters(pruned) == plan.parameters_after
     for layer, before in zip(pruned.model.layers, source_model.model.layers):
@@ -112,6 +114,7 @@ def test_a_scaled_down_half_billion_student_goes_through_sft_pruning_export_and_
     deployed = tmp_path / "deployed"
     export_genai(tmp_path / "pruned", deployed, "int8")
     write_card(deployed, kind="ort-genai", stage="quantize", inputs={}, params={"precision": "int8"}, parameters=plan.parameters_after)
+    assert weights_bytes(deployed) < 0.35 * weights_bytes(tmp_path / "pruned")  # the tied embedding stored once, at int8
     genai = GenaiModel(deployed)
     new, _, _, _ = genai.generate(ids, 16)
     expected = [t for t in expected if t != genai.end_id]
@@ -123,3 +126,22 @@ def test_a_scaled_down_half_billion_student_goes_through_sft_pruning_export_and_
     predictor = load_predictor(deployed, task, 24, constrained=True)
     scores, rows = evaluate_model(predictor, splits["test"][:2], batch_size=1, latency_samples=1)
     assert len(rows) == 2 and 0 <= scores["exact_match"] <= 1 and scores["parameters"] == plan.parameters_after
+
+
+@pytest.mark.slow
+def test_pointing_student_model_at_the_folder_is_the_one_change_the_graph_needs(tiny_student, tmp_path):
+    """`dvc repro student` only (the rest of the graph is the shape test above): params.yaml
+    accepts the folder and models/base is the Qwen student, re-templated, with its card."""
+    from dvc_project import run, tiny_project
+    import yaml
+
+    repo = tiny_project(tmp_path / "repo")
+    folder = scaled_qwen_folder("qwen3-0.6b", tmp_path / "Qwen3-0.6B", tiny_student[1])
+    params = yaml.safe_load((repo / "params.yaml").read_text())
+    params["student"]["model"] = str(folder)
+    (repo / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
+    run(["dvc", "repro", "--single-item", "student"], repo)
+    base = json.loads((repo / "models" / "base" / "config.json").read_text())
+    card = json.loads((repo / "models" / "base" / "card.json").read_text())
+    assert base["architectures"] == ["Qwen3ForCausalLM"] and base["eos_token_id"] == tiny_student[1].convert_tokens_to_ids(END_OF_TURN)
+    assert card["inputs"]["source"] == str(folder) and card["architecture"] == "qwen3"
