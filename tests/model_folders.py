@@ -42,17 +42,20 @@ def teacher_model_folder(folder: Path) -> Path:
 #
 # Scaled down: the same class, head ratio and head_dim layout, 2 layers. head_dim stays 16:
 # onnxruntime's CPU GroupQueryAttention needs a multiple of 16 ("head_size shall be a multiple
-# of 16"). No Qwen tokenizer exists offline, so the folder holds SmolLM2's (the project's own
+# of 16"). Weights are drawn wider than the 0.02 default (logits spread ~sqrt(hidden) x range):
+# a flat random model repeats one token whatever its input, which any export would match. No Qwen tokenizer exists offline, so the folder holds SmolLM2's (the project's own
 # offline tokenizer, ChatML tokens included) and the vocabulary is its 49152 tokens.
 SCALED_QWEN = {
     "qwen2.5-0.5b": dict(
         architecture="Qwen2ForCausalLM", hidden_size=224, intermediate_size=1216, num_hidden_layers=2,
         num_attention_heads=14, num_key_value_heads=2,  # head_dim 224 / 14 = 16, groups of 7 as released
         use_sliding_window=False, sliding_window=32768, max_window_layers=21,  # as released: a window that is off
+        initializer_range=0.1,
     ),
     "qwen3-0.6b": dict(
         architecture="Qwen3ForCausalLM", hidden_size=64, intermediate_size=192, num_hidden_layers=2,
         num_attention_heads=16, num_key_value_heads=8, head_dim=16, attention_bias=False,  # 16 x 16 = 256 != hidden 64, as released
+        initializer_range=0.2,
     ),
 }
 
@@ -82,5 +85,9 @@ def scaled_qwen_folder(name: str, folder: Path, tokenizer, seed: int = 0) -> Pat
     )
     torch.manual_seed(seed)
     model = model_class(config)
+    with torch.no_grad():  # transformers initialises biases to zero; Qwen2.5's trained q/k/v biases are large
+        for module in model.modules():
+            if isinstance(module, torch.nn.Linear) and module.bias is not None:
+                module.bias.normal_(0.0, 0.5)
     save_model(model, tokenizer, folder)
     return folder

@@ -9,6 +9,7 @@ import copy
 import dataclasses
 import json
 
+import numpy as np
 import pytest
 import torch
 from transformers import AutoConfig, AutoModelForCausalLM
@@ -95,6 +96,8 @@ def test_a_scaled_down_half_billion_student_goes_through_sft_pruning_export_and_
         assert kept == sorted(kept) and [s // group for s in kept] == [g for g in range(kv_heads) for _ in range(heads_per_group)]
         for projection in ("k_proj", "v_proj"):  # KV heads untouched, biases (Qwen2) included
             assert torch.equal(getattr(attention, projection).weight, getattr(original, projection).weight)
+            if original.k_proj.bias is not None:
+                assert torch.equal(getattr(attention, projection).bias, getattr(original, projection).bias)
         if hasattr(original, "q_norm"):  # Qwen3: per-head norms over head_dim, which is kept
             assert torch.equal(attention.q_norm.weight, original.q_norm.weight) and attention.q_norm.weight.shape == (head_dim,)
 
@@ -118,7 +121,21 @@ def test_a_scaled_down_half_billion_student_goes_through_sft_pruning_export_and_
     genai = GenaiModel(deployed)
     new, _, _, _ = genai.generate(ids, 16)
     expected = [t for t in expected if t != genai.end_id]
-    assert new[:8] == expected[:8], f"int8 greedy {new} vs PyTorch {expected}"
+    # int8 weights move logits by a few hundredths to tenths: greedy decoding may take the other
+    # side of a near-tie. Tolerance: the same tokens up to the first step where PyTorch's own top
+    # two were within 0.6 logits, and there the int8 token is PyTorch's close runner-up.
+    assert len(set(expected)) > 2, "a flat model repeats one token: the comparison would prove nothing"
+    differ = next((i for i, (a, b) in enumerate(zip(new, expected)) if a != b), None)
+    if differ is not None:
+        with torch.no_grad():
+            step = pruned(torch.tensor([ids + expected[:differ]])).logits[0, -1]
+        assert step[expected[differ]] - step[new[differ]] < 0.6, f"int8 greedy {new} vs PyTorch {expected}"
+    else:
+        assert len(new) >= min(len(expected), 16)
+    with torch.no_grad():  # and the whole prompt's logits, position by position
+        reference = pruned(torch.tensor([ids])).logits[0].numpy()
+    exported = np.asarray(genai.logits(ids))
+    assert min(np.corrcoef(a, b)[0, 1] for a, b in zip(reference, exported)) > 0.995
     sequences = answer_sequences(tokenizer, task, splits["test"][:3])
     assert top1_agreement(torch_logits(pruned, sequences), [genai.logits(s)[start - 1 : -1] for s, start in sequences]) >= 0.9
 
