@@ -43,8 +43,9 @@ def teacher_model_folder(folder: Path) -> Path:
 # Scaled down: the same class, head ratio and head_dim layout, 2 layers. head_dim stays 16:
 # onnxruntime's CPU GroupQueryAttention needs a multiple of 16 ("head_size shall be a multiple
 # of 16"). Weights are drawn wider than the 0.02 default (logits spread ~sqrt(hidden) x range):
-# a flat random model repeats one token whatever its input, which any export would match. No Qwen tokenizer exists offline, so the folder holds SmolLM2's (the project's own
-# offline tokenizer, ChatML tokens included) and the vocabulary is its 49152 tokens.
+# a flat random model repeats one token whatever its input, which any export would match. No
+# Qwen tokenizer exists offline, so the folder holds SmolLM2's (the project's own offline
+# tokenizer, ChatML tokens included) and the vocabulary is its 49152 tokens.
 SCALED_QWEN = {
     "qwen2.5-0.5b": dict(
         architecture="Qwen2ForCausalLM", hidden_size=224, intermediate_size=1216, num_hidden_layers=2,
