@@ -1,4 +1,4 @@
-"""Structured pruning of a Llama-style student (Llama, Qwen2, Mistral) to a parameter ratio.
+"""Structured pruning of a Llama-style student (Llama, Qwen2, Qwen3, Mistral) to a parameter ratio.
 
 MLP channels go through torch-pruning's dependency graph (MetaPruner with group magnitude
 or Taylor importance), the same count in every layer so that one `intermediate_size`
@@ -7,7 +7,8 @@ pruners, the same number in every KV group: `prune_num_heads` hangs on grouped-q
 attention (Torch-Pruning#527), and transformers maps query head h to KV head
 h // (heads / kv_heads), so the groups must stay whole and equal. head_dim is kept (rotary
 embeddings depend on it) and written to the config explicitly, since heads x head_dim no
-longer equals hidden_size.
+longer equals hidden_size. Keeping head_dim is also what leaves Qwen2's q biases (pruned with
+their rows by the linear pruner) and Qwen3's per-head q_norm/k_norm (over head_dim) valid.
 """
 
 from __future__ import annotations
