@@ -105,3 +105,15 @@ def tiny_exports(trained_tiny, tmp_path_factory):
         return built[precision]
 
     return export
+
+
+def pytest_collection_modifyitems(config, items):
+    """Two workers share the suite (`-n auto --maxprocesses 2 --dist loadgroup` in pyproject.toml):
+    most of its time goes to whole-graph builds, each a chain of single-threaded Python processes,
+    so two at once take little longer than one. A test file stays on one worker (its module
+    fixtures, e.g. a whole-graph build, are built once), and every test on the shared `project`
+    build, whatever its file, shares one worker too, so that build is made once."""
+    for item in items:
+        definitions = item._fixtureinfo.name2fixturedefs.get("project") or ()
+        shared = bool(definitions) and definitions[-1].func.__module__ == "conftest"
+        item.add_marker(pytest.mark.xdist_group("tiny_graph" if shared else item.path.name))

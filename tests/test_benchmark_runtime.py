@@ -1,5 +1,5 @@
 """Per-request latency of the deployed runtime against the same model in PyTorch fp32 and in
-llama.cpp, in one pytest-benchmark run (one group: `--benchmark-enable` prints them side by
+llama.cpp, in one pytest-benchmark run (one group: `--benchmark-enable -n 0` prints them side by
 side). With the suite's default `--benchmark-disable` each runs once as a plain test; the
 real figures come from the `benchmark` stage (metrics/benchmark.json) on the default model.
 """

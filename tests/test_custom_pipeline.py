@@ -106,20 +106,19 @@ def test_serve_answers_the_features_own_client(crm_project, tmp_path):
 
 
 def test_switching_to_the_built_in_task_and_back(crm_project):
-    """The built-in task rebuilds every stage; going back to the feature restores it from DVC's
-    run-cache, paying the teacher nothing (DVC 3 reruns `report` instead of restoring it:
-    a second's work on the restored metrics, with the same result)."""
+    """The built-in task reruns the graph from `prepare` (its first three stages are enough to
+    show it: everything after follows from their outputs, as test_pipeline shows on the built-in
+    task); going back to the feature restores them from DVC's run-cache, paying the teacher nothing."""
     root, server, smart_home = crm_project
     crm = (root / "params.yaml").read_text()
     (root / "params.yaml").write_text(smart_home)
-    ran = set(re.findall(r"Running stage '([^']+)'", run(["dvc", "repro"], root, env=ENV).stdout))
-    shutil.copy(root / "dvc.lock", root.parent / "dvc.lock.smart_home")
-    assert {"prepare", "teach", "judge", "sft", "evaluate@deployed", "report"} <= ran
-    assert metrics(root, "prepare")["train_examples"] == 60 and metrics(root, "eval/teacher")["exact_match"] >= 0.8
+    ran = set(re.findall(r"Running stage '([^']+)'", run(["dvc", "repro", "judge"], root, env=ENV).stdout))
+    assert ran == {"prepare", "teach", "judge"}
+    assert metrics(root, "prepare")["train_examples"] == 60 and metrics(root, "teach")["backend"] == "reference"
 
     sent = server.requests()
     (root / "params.yaml").write_text(crm)
     again = run(["dvc", "repro"], root, env=ENV).stdout
-    assert set(re.findall(r"Running stage '([^']+)'", again)) == {"report"} and server.requests() == sent
+    assert not re.findall(r"Running stage '([^']+)'", again) and server.requests() == sent
     before = yaml.safe_load((root.parent / "dvc.lock.crm").read_text())
     assert yaml.safe_load((root / "dvc.lock").read_text()) == before

@@ -4,7 +4,7 @@ SUPERTINY_SOAK_SECONDS (default 60) against the tiny preset. Every good request 
 a well-formed answer, every hostile one its 4xx, none a 5xx or a dropped connection, the log
 holds no traceback, and the server's RSS stays within RSS_GROWTH_MIB of its size after warm-up.
 
-As a benchmark, longer: SUPERTINY_SOAK_SECONDS=600 pytest tests/test_serve_soak.py --benchmark-enable -s
+As a benchmark, longer: SUPERTINY_SOAK_SECONDS=600 pytest tests/test_serve_soak.py --benchmark-enable -n 0 -s
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """The teacher at scale, against real servers on loopback: hundreds of tool loops in flight
 as asyncio tasks, client-side rate limits, the Retry-After pause, and the Batch API mode.
 These assert behaviour (what the server saw), never speed; the speed figure is
-test_teacher_throughput's benchmark (run with --benchmark-enable)."""
+test_teacher_throughput's benchmark (run with --benchmark-enable -n 0)."""
 
 from __future__ import annotations
 

@@ -4,7 +4,7 @@ against a loopback endpoint that answers after 0.5 s, at concurrency 256: the bo
 share the client's interpreter.
 
 With the suite's default `--benchmark-disable` it runs once on a few hundred requests as a
-plain test of the path; `--benchmark-enable` measures 2,000 requests and writes
+plain test of the path; `--benchmark-enable -n 0` measures 2,000 requests and writes
 `throughput.json` (requests/s, the ratio to the bound, the client's CPU per request) under
 pytest's temporary folder, printing the figures. The figure is not asserted: on a shared
 2-core machine it says as much about the neighbours as about the code (README, A remote
