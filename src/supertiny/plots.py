@@ -71,12 +71,12 @@ def _top_level(plots: list, dvc_yaml: Path) -> dict[str, dict | None]:
     return definitions
 
 
-def plots_data(dvc_yaml: str = "dvc.yaml") -> dict:
-    """What `Repo.plots.show()` returns for the workspace, built without a Repo: every plot's
-    definition and every data file's parsed rows (or its error). Paths are relative to the
-    current directory, which must be the repository root (where stages run)."""
+def definitions(dvc_yaml: str = "dvc.yaml") -> tuple[dict, dict[str, dict]]:
+    """({config file: {"data": {plot id: props}}}, {stage plot file: props}): the plot
+    definitions as `Repo.plots.show()` collects them, built without a Repo. Paths are relative
+    to the current directory, which must be the repository root (where stages run)."""
     from dvc.fs import LocalFileSystem
-    from dvc.repo.plots import _get_data_targets, _resolve_definitions, parse, unpack_if_dir
+    from dvc.repo.plots import _resolve_definitions, unpack_if_dir
 
     try:
         pipeline = yaml.safe_load(Path(dvc_yaml).read_text(encoding="utf-8")) or {}
@@ -84,16 +84,33 @@ def plots_data(dvc_yaml: str = "dvc.yaml") -> dict:
         raise SupertinyError(f"{dvc_yaml}: cannot read the plot definitions: {error}") from error
     fs = LocalFileSystem()
     output_plots = _stage_plots(pipeline.get("stages"), Path(dvc_yaml))
-    definitions = {
+    found = {
         dvc_yaml: _resolve_definitions(fs, [], {}, dvc_yaml, _top_level(pipeline.get("plots"), Path(dvc_yaml))),
         "": {"data": {}},
     }
     for path, props in output_plots.items():  # as `_collect_output_plots`
-        definitions[""]["data"].update(unpack_if_dir(fs, path, props=props).get("data", {}))
-    sources = {path: {"props": output_plots.get(path, {})} for path in sorted(_get_data_targets({"data": definitions}))}
+        found[""]["data"].update(unpack_if_dir(fs, path, props=props).get("data", {}))
+    return found, output_plots
+
+
+def data_files(dvc_yaml: str = "dvc.yaml") -> list[str]:
+    """Every data file a declared plot reads: what the stage that draws them must depend on."""
+    from dvc.repo.plots import _get_data_targets
+
+    return sorted(_get_data_targets({"data": definitions(dvc_yaml)[0]}))
+
+
+def plots_data(dvc_yaml: str = "dvc.yaml") -> dict:
+    """What `Repo.plots.show()` returns for the workspace: every plot's definition and every
+    data file's parsed rows (or its error)."""
+    from dvc.fs import LocalFileSystem
+    from dvc.repo.plots import _get_data_targets, onerror_collect, parse
+
+    found, output_plots = definitions(dvc_yaml)
+    sources = {path: {"props": output_plots.get(path, {})} for path in sorted(_get_data_targets({"data": found}))}
     for path, source in sources.items():  # as `_collect_data_sources` then `_resolve_data_sources`
-        source.update(parse(fs, path, props=source["props"]))
-    return {"workspace": {"definitions": {"data": definitions}, "sources": {"data": sources}}}
+        source.update(parse(LocalFileSystem(), path, props=source["props"], onerror=onerror_collect))
+    return {"workspace": {"definitions": {"data": found}, "sources": {"data": sources}}}
 
 
 def _no_data_spec(title: str, files: list[str]) -> dict:
@@ -137,14 +154,26 @@ def specs(root: str | Path = ".") -> dict[str, dict]:
     return filled
 
 
+def _stable_ids(svg: str) -> str:
+    """Number the SVG's element ids (`clip12`) from 1 in order of appearance: Vega takes them
+    from a counter that lives as long as the process, so the same chart drawn after another
+    would otherwise get other ids, and other bytes."""
+    numbered = [name for name in dict.fromkeys(re.findall(r'\bid="([A-Za-z_-]*\d+)"', svg))]
+    if not numbered:
+        return svg
+    renamed = {name: f"{re.sub(r'[0-9]+$', '', name)}{i}" for i, name in enumerate(numbered, 1)}
+    pattern = re.compile(r'(?<=id=")(%s)(?=")|(?<=#)(%s)(?=[)"])' % (("|".join(map(re.escape, numbered)),) * 2))
+    return pattern.sub(lambda m: renamed[m.group(0)], svg)
+
+
 def to_svg(spec: dict) -> str:
-    """The SVG of one Vega-Lite spec, drawn with the bundled font (see FONT) so it is the same
-    bytes on every machine."""
+    """The SVG of one Vega-Lite spec, drawn with the bundled font (see FONT) and numbered ids,
+    so that the same spec is the same bytes in any process on any machine."""
     import vl_convert
 
     spec = copy.deepcopy(spec)
     spec.setdefault("config", {})["font"] = FONT
-    return vl_convert.vegalite_to_svg(spec, vl_version=VEGA_LITE_VERSION)
+    return _stable_ids(vl_convert.vegalite_to_svg(spec, vl_version=VEGA_LITE_VERSION))
 
 
 def render(root: str | Path = ".", out_dir: str | Path = SVG_DIR) -> dict[str, Path]:
