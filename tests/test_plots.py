@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import subprocess
 import sys
@@ -164,3 +165,19 @@ def test_a_templated_plot_path_fails_in_one_line(project):
     (project / "dvc.yaml").write_text(yaml.safe_dump(pipeline, sort_keys=False))
     with pytest.raises(SupertinyError, match=r"dvc.yaml: plot 'x' is interpolated"):
         plots.render(project, "out")
+
+
+def test_pr_report_draws_the_key_plots_of_a_plots_diff_offline(drawn, tmp_path):
+    """`dvc plots diff --json` gives each plot's spec with both revisions' points: the key ones
+    become SVGs, a plot the diff lacks is left out rather than drawn empty."""
+    from supertiny.pr_report import key_plot_svgs
+
+    from dvc.render.convert import to_json
+    from dvc.render.match import match_defs_renderers
+
+    with contextlib.chdir(drawn[0]):  # the same data at two revisions, as `dvc plots diff main` collects it
+        revisions = {"main": plots.plots_data()["workspace"], "workspace": plots.plots_data()["workspace"]}
+    diff = {"data": {r.renderer.name: to_json(r.renderer) for r in match_defs_renderers(revisions)}}
+    written = key_plot_svgs(diff, tmp_path / "pr-plots", names=("by_model", "not_in_the_diff"))
+    assert written == {"by_model": tmp_path / "pr-plots/by_model.svg"}
+    assert {"main", "workspace", "Exact match per model"} <= set(svg_texts(written["by_model"]))

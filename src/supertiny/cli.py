@@ -142,7 +142,7 @@ def build_parser() -> argparse.ArgumentParser:
     pr_report.add_argument("--base", required=True, help="git revision to compare against, e.g. origin/main")
     pr_report.add_argument("--head", default="workspace", help="git revision, or `workspace` for the working tree (default: workspace)")
     pr_report.add_argument("--output", help="write the Markdown here (default: stdout)")
-    pr_report.add_argument("--plots-dir", help="also render the plots diff as HTML into this folder (dvc plots diff -o)")
+    pr_report.add_argument("--plots-dir", help="also render the plots diff as HTML into this folder (dvc plots diff -o), and the key plots as SVG")
     pr_report.set_defaults(run=_pr_report)
     return parser
 
