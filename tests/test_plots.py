@@ -181,3 +181,12 @@ def test_pr_report_draws_the_key_plots_of_a_plots_diff_offline(drawn, tmp_path):
     written = key_plot_svgs(diff, tmp_path / "pr-plots", names=("by_model", "not_in_the_diff"))
     assert written == {"by_model": tmp_path / "pr-plots/by_model.svg"}
     assert {"main", "workspace", "Exact match per model"} <= set(svg_texts(written["by_model"]))
+
+
+def test_pr_report_links_the_committed_key_plots_that_exist(tmp_path):
+    from supertiny.pr_report import committed_plot_links
+
+    (tmp_path / "reports/plots").mkdir(parents=True)
+    (tmp_path / "reports/plots/accuracy_by_category.svg").write_text("<svg/>")
+    assert committed_plot_links(tmp_path, "workspace", "https://example.org/o/r/raw/abc/") == [
+        "![accuracy_by_category](https://example.org/o/r/raw/abc/reports/plots/accuracy_by_category.svg)"]

@@ -118,7 +118,24 @@ def key_plot_svgs(plots: dict, plots_dir: Path, names: tuple[str, ...] | None = 
     return written
 
 
-def build_report(repo: Path, base: str, head: str = WORKSPACE, plots_dir: Path | None = None) -> str:
+def committed_plot_links(repo: Path, head: str, plots_url: str) -> list[str]:
+    """Markdown images of the key plots' SVGs the report stage committed at `head`
+    (reports/plots), each at `<plots_url>/<path>`: a pull-request comment cannot show a file
+    of the CI machine, but it can show the head commit's file by URL (in GitHub Actions:
+    `<server>/<repository>/raw/<head sha>`). A key plot that `head` lacks is left out."""
+    from supertiny.plots import KEY_PLOTS, SVG_DIR, file_name
+
+    lines = []
+    for plot_id in KEY_PLOTS:
+        path = (SVG_DIR / file_name(plot_id)).as_posix()
+        there = (repo / path).exists() if head == WORKSPACE else \
+            _run(["git", "cat-file", "-e", f"{head}:{path}"], repo).returncode == 0
+        if there:
+            lines.append(f"![{plot_id}]({plots_url.rstrip('/')}/{path})")
+    return lines
+
+
+def build_report(repo: Path, base: str, head: str = WORKSPACE, plots_dir: Path | None = None, plots_url: str | None = None) -> str:
     """The Markdown report of what changed from `base` to `head` (a revision or `workspace`)."""
     span = [base] if head == WORKSPACE else [base, head]  # dvc's diffs compare against the workspace when given one revision
     check_revisions(repo, span)
@@ -139,4 +156,6 @@ def build_report(repo: Path, base: str, head: str = WORKSPACE, plots_dir: Path |
         if drawn:
             lines += ["", f"Key plots, `{base}` and `{head}` in each chart (SVG, drawn offline):", ""]
             lines += [f"![{plot_id}]({path.as_posix()})" for plot_id, path in drawn.items()]
+    if plots_url and (links := committed_plot_links(repo, head, plots_url)):
+        lines += ["", f"Key plots at `{head}` (reports/plots, drawn by the report stage):", "", *links]
     return "\n".join(lines) + "\n"
