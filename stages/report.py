@@ -1,4 +1,11 @@
-"""Stage report: the Markdown report and plot data from every evaluated model's metrics."""
+"""Stage report: the Markdown report and plot data from every evaluated model's metrics, and
+every plot dvc.yaml declares drawn to reports/plots/*.svg (supertiny.plots).
+
+The SVGs are drawn here because this is the last stage: it writes the model and category
+plot data itself and depends on every other plot's data (the training curves, calibrate's
+cascade curve; calibrate reads no output of this stage). dvc.yaml cannot be a dependency
+(DVC refuses it), so editing a plot's definition alone reruns nothing: `dvc repro -f report`.
+"""
 
 import sys
 from pathlib import Path
@@ -6,6 +13,7 @@ from pathlib import Path
 from supertiny.intervals import scored_steps, step_changes
 from supertiny.jsonl import atomic_write_text, read_json, read_jsonl, write_json
 from supertiny.params import load_params
+from supertiny.plots import SVG_DIR, markdown_lines, render
 from supertiny.report import category_rows, model_rows, render_report
 from supertiny.stage import stage_main
 
@@ -43,8 +51,9 @@ def main(models: list[str]) -> str:
         for c in changes
     })
     report = render_report(settings.title, evaluations, teach, judge, rows, transfer=transfer, compression=compression, cascade=cascade, changes=changes)
-    atomic_write_text("reports/report.md", report)
-    return f"reports/report.md: {len(evaluations)} models"
+    drawn = render(".", SVG_DIR)
+    atomic_write_text("reports/report.md", report + "\n".join(markdown_lines(drawn, "reports")) + "\n")
+    return f"reports/report.md: {len(evaluations)} models; {SVG_DIR}: {len(drawn)} plots"
 
 
 if __name__ == "__main__":

@@ -206,6 +206,7 @@ def test_pr_report_on_the_pipeline_shows_the_experiment_against_the_last_commit(
     assert re.search(r"\| metrics/quantize\.json +\| file_bytes +\|", report)
     assert "**accuracy_vs_latency**" in report and "  - deployed: latency_ms_p50 " in report
     assert (tmp_path / "plots" / "index.html").exists()
+    assert (tmp_path / "plots" / "accuracy_by_category.svg").exists() and "accuracy_by_category.svg)" in report
 
 
 # --- SSH: a real sshd on loopback ------------------------------------------------------------

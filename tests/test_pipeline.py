@@ -58,6 +58,9 @@ def test_repro_builds_every_model_metric_and_report(project):
     assert "handwritten_sft_vs_base" in intervals
     assert "| sft → rft |" in report
     assert len(json.loads((project / "metrics/train/sft.json").read_text())) == 4
+    # every declared plot as SVG (supertiny.plots), linked from the report
+    assert (project / "reports/plots/accuracy_by_category.svg").read_text().startswith("<svg")
+    assert "![accuracy_by_category](plots/accuracy_by_category.svg)" in report and "![transfer_loss](plots/transfer_loss.svg)" in report
 
 
 @pytest.mark.slow

@@ -80,7 +80,7 @@ def _pr_report(args: argparse.Namespace) -> None:
 
     from supertiny.pr_report import build_report
 
-    report = build_report(Path.cwd(), args.base, args.head, Path(args.plots_dir) if args.plots_dir else None)
+    report = build_report(Path.cwd(), args.base, args.head, Path(args.plots_dir) if args.plots_dir else None, args.plots_url)
     if args.output:
         Path(args.output).write_text(report)
     else:
@@ -142,7 +142,9 @@ def build_parser() -> argparse.ArgumentParser:
     pr_report.add_argument("--base", required=True, help="git revision to compare against, e.g. origin/main")
     pr_report.add_argument("--head", default="workspace", help="git revision, or `workspace` for the working tree (default: workspace)")
     pr_report.add_argument("--output", help="write the Markdown here (default: stdout)")
-    pr_report.add_argument("--plots-dir", help="also render the plots diff as HTML into this folder (dvc plots diff -o)")
+    pr_report.add_argument("--plots-dir", help="also render the plots diff as HTML into this folder (dvc plots diff -o), and the key plots as SVG")
+    pr_report.add_argument("--plots-url", help="show the head's committed key plot SVGs (reports/plots) from this URL prefix, "
+                           "e.g. https://github.com/OWNER/REPO/raw/<head sha>")
     pr_report.set_defaults(run=_pr_report)
     return parser
 

@@ -3,7 +3,8 @@
 DVC already knows how to diff params, metrics and plots between two revisions; a pull
 request needs the three side by side, as text a CI job can post. This module only runs
 `dvc params diff`, `dvc metrics diff` and `dvc plots diff` and lays their output out: it
-computes nothing itself, so the comment always agrees with what `dvc` prints locally.
+computes nothing itself, so the comment always agrees with what `dvc` prints locally (the
+key plots' SVGs are `dvc plots diff`'s own Vega-Lite specs, drawn by supertiny.plots.to_svg).
 """
 
 from __future__ import annotations
@@ -97,7 +98,44 @@ def describe_change(points: dict[str, list[dict]], base: str, head: str, limit: 
     return lines[:limit] + ([f"... and {len(lines) - limit} more"] if len(lines) > limit else [])
 
 
-def build_report(repo: Path, base: str, head: str = WORKSPACE, plots_dir: Path | None = None) -> str:
+def key_plot_svgs(plots: dict, plots_dir: Path, names: tuple[str, ...] | None = None) -> dict[str, Path]:
+    """Draw the key plots (supertiny.plots.KEY_PLOTS) of `dvc plots diff --json` output to
+    `<plots_dir>/<plot>.svg`; {plot id: path}.
+
+    `dvc plots diff -o` writes HTML that loads vega from a CDN: blank offline and not an
+    image a Markdown viewer shows. Without `--split` each plot's `content` is the filled spec
+    with both revisions' points, coloured by revision, so the SVG is the chart the HTML draws.
+    """
+    from supertiny.plots import KEY_PLOTS, file_name, to_svg
+
+    written = {}
+    for plot_id in KEY_PLOTS if names is None else names:
+        content = next((render.get("content") for render in plots.get("data", {}).get(plot_id, []) if render.get("content")), None)
+        if content:
+            plots_dir.mkdir(parents=True, exist_ok=True)
+            written[plot_id] = plots_dir / file_name(plot_id)
+            written[plot_id].write_text(to_svg(content), encoding="utf-8")
+    return written
+
+
+def committed_plot_links(repo: Path, head: str, plots_url: str) -> list[str]:
+    """Markdown images of the key plots' SVGs the report stage committed at `head`
+    (reports/plots), each at `<plots_url>/<path>`: a pull-request comment cannot show a file
+    of the CI machine, but it can show the head commit's file by URL (in GitHub Actions:
+    `<server>/<repository>/raw/<head sha>`). A key plot that `head` lacks is left out."""
+    from supertiny.plots import KEY_PLOTS, SVG_DIR, file_name
+
+    lines = []
+    for plot_id in KEY_PLOTS:
+        path = (SVG_DIR / file_name(plot_id)).as_posix()
+        there = (repo / path).exists() if head == WORKSPACE else \
+            _run(["git", "cat-file", "-e", f"{head}:{path}"], repo).returncode == 0
+        if there:
+            lines.append(f"![{plot_id}]({plots_url.rstrip('/')}/{path})")
+    return lines
+
+
+def build_report(repo: Path, base: str, head: str = WORKSPACE, plots_dir: Path | None = None, plots_url: str | None = None) -> str:
     """The Markdown report of what changed from `base` to `head` (a revision or `workspace`)."""
     span = [base] if head == WORKSPACE else [base, head]  # dvc's diffs compare against the workspace when given one revision
     check_revisions(repo, span)
@@ -113,4 +151,11 @@ def build_report(repo: Path, base: str, head: str = WORKSPACE, plots_dir: Path |
     if plots and plots_dir is not None:
         _dvc(["plots", "diff", *span, "-o", str(plots_dir.resolve())], repo)
         lines += ["", f"Rendered charts of every plot: `{plots_dir / 'index.html'}` (`dvc plots diff {' '.join(span)} --open`)."]
+    if plots_dir is not None:
+        drawn = key_plot_svgs(json.loads(_dvc(["plots", "diff", *span, "--json"], repo) or "{}"), plots_dir)
+        if drawn:
+            lines += ["", f"Key plots, `{base}` and `{head}` in each chart (SVG, drawn offline):", ""]
+            lines += [f"![{plot_id}]({path.as_posix()})" for plot_id, path in drawn.items()]
+    if plots_url and (links := committed_plot_links(repo, head, plots_url)):
+        lines += ["", f"Key plots at `{head}` (reports/plots, drawn by the report stage):", "", *links]
     return "\n".join(lines) + "\n"
