@@ -2,7 +2,8 @@
 the sft and distill stages, run as `python stages/<name>.py` with two processes, re-run
 themselves under `accelerate launch` (DDP on gloo) and train as one process does with the same
 global batch: the same optimizer steps, the same loss curve, one model folder, one metrics
-file, one summary line. No GPU was at hand; this is what proves the multi-process path."""
+file, one summary line. No GPU was at hand; this is what proves the multi-process path.
+An accelerate config that shards the model (FSDP, DeepSpeed) stops the stage before any work."""
 
 from __future__ import annotations
 
@@ -111,3 +112,42 @@ def test_asking_for_cuda_without_a_gpu_stops_before_any_work():
     assert resolve_device("auto") == "cpu"
     with pytest.raises(SupertinyError, match="train.device is cuda, but torch sees no CUDA device"):
         resolve_device("cuda")
+
+
+FSDP_CONFIG = """\
+compute_environment: LOCAL_MACHINE
+distributed_type: FSDP
+num_machines: 1
+mixed_precision: 'no'
+fsdp_config:
+  fsdp_version: 1
+  fsdp_sharding_strategy: FULL_SHARD
+  fsdp_auto_wrap_policy: TRANSFORMER_BASED_WRAP
+  fsdp_state_dict_type: FULL_STATE_DICT
+  fsdp_use_orig_params: true
+"""
+
+
+def test_a_sharding_accelerate_config_stops_the_stage_before_any_work(tmp_path):
+    """FSDP is refused in one line before accelerate launch (on the CPU accelerate 1.15 would
+    quietly train DDP under it; see supertiny.launch.UNSUPPORTED); DDP's own config passes."""
+    from supertiny.errors import SupertinyError
+    from supertiny.launch import check_accelerate_config
+
+    check_accelerate_config(str(ROOT / "configs/accelerate/ddp.yaml"))
+    (tmp_path / "deepspeed.json").write_text(json.dumps({"distributed_type": "DEEPSPEED", "deepspeed_config": {"zero_stage": 3}}))
+    with pytest.raises(SupertinyError, match="distributed_type DEEPSPEED is not supported yet: deepspeed is not installed"):
+        check_accelerate_config(str(tmp_path / "deepspeed.json"))
+
+    shutil.copy(ROOT / "params.yaml", tmp_path / "params.yaml")
+    write_tiny_params(tmp_path / "params.yaml")
+    params = yaml.safe_load((tmp_path / "params.yaml").read_text())
+    params["train"].update(processes=2, accelerate_config="fsdp.yaml")
+    (tmp_path / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
+    (tmp_path / "fsdp.yaml").write_text(FSDP_CONFIG)
+    env = {**os.environ, "PYTHONPATH": str(ROOT / "src")}
+    result = subprocess.run([sys.executable, str(ROOT / "stages/sft.py")], cwd=tmp_path, capture_output=True, text=True, env=env, timeout=120)
+    assert result.returncode != 0
+    errors = [line for line in (result.stdout + result.stderr).splitlines() if line.strip()]
+    assert len(errors) == 1 and "train.accelerate_config 'fsdp.yaml': distributed_type FSDP is not supported yet: " in errors[0], errors
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["deepspeed.json", "fsdp.yaml", "params.yaml"]  # no model, metrics or data written

@@ -205,7 +205,7 @@ class TrainParams:
 
     device: Literal["auto", "cpu", "cuda"]  # auto: CUDA when torch sees a GPU, else CPU
     processes: int          # > 1: the training stages re-run themselves under `accelerate launch` (supertiny.launch)
-    accelerate_config: str  # the accelerate config file those processes run under (DDP, FSDP, ...)
+    accelerate_config: str  # the accelerate config file those processes run under (DDP; FSDP/DeepSpeed are refused, supertiny.launch)
 
     def check(self) -> None:
         _require(1 <= self.processes <= 1024, "processes", "must be within [1, 1024]")
