@@ -77,3 +77,14 @@ def test_the_prefix_cache_answers_as_a_fresh_cache_and_prefills_only_what_is_new
             assert kept.last_prefill_tokens > len(ids) // 2  # another home: most of the prompt is new
         else:
             assert kept.last_prefill_tokens < len(ids) // 2  # the same home (or request) as the one before
+
+
+def test_the_export_does_not_depend_on_the_commit_of_the_repository_around_it(tiny_exports):
+    """The builder stamps producer_version with `git rev-parse HEAD` run beside its package: in
+    a venv inside this repository that would be our commit, and every commit would change the
+    deployed model's hash in dvc.lock. The stamp must be the wheel's own version and commit."""
+    import onnx
+    import onnxruntime_genai
+
+    graph = onnx.load(str(tiny_exports("int8") / "model.onnx"), load_external_data=False)
+    assert graph.producer_version == f"{onnxruntime_genai.__version__}+{onnxruntime_genai.__commit__[:7]}"

@@ -10,6 +10,7 @@ imports and peak memory then leave with it.
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -32,7 +33,11 @@ def export_genai(source: str | Path, output: str | Path, precision: str, block_s
         command = [sys.executable, "-m", "onnxruntime_genai.models.builder", "-i", str(source), "-o", str(output), "-p", precision, "-e", "cpu", "-c", cache]
         if precision != "fp32":
             command += ["--extra_options", f"block_size={block_size}", f"accuracy_level={accuracy_level}"]
-        result = subprocess.run(command, capture_output=True, text=True)
+        # The builder stamps the graph's producer_version with `git rev-parse HEAD` run beside its
+        # own package: in a venv inside this repository that is *our* commit, so the model's bytes
+        # would change with every commit. No git repository there: the wheel's own commit is used.
+        env = {**os.environ, "GIT_DIR": str(Path(cache) / "no-git")}
+        result = subprocess.run(command, capture_output=True, text=True, env=env)
     if result.returncode != 0:
         lines = [line for line in (result.stderr or result.stdout).strip().splitlines() if line.strip()]
         raise SupertinyError(f"quantize: the onnxruntime-genai model builder failed on {source}: {lines[-1] if lines else result.returncode}")
