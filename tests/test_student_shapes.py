@@ -28,7 +28,7 @@ from supertiny.train.sft import train_sft
 from supertiny.train.student import load_base_student
 
 from model_folders import SCALED_QWEN, scaled_qwen_folder
-from presets import shipped, training
+from presets import shipped, train_settings, training
 
 # (folder, query heads kept per KV group, target_ratio): the ratio cuts the heads and then the
 # MLP; the 49152-token embedding is most of these small models, so the ratios sit near 1.
@@ -67,7 +67,7 @@ def test_a_scaled_down_half_billion_student_goes_through_sft_pruning_export_and_
 
     # a short SFT (peaks the random model's outputs, as a real student's are), saved as models/sft is
     settings = training(max_steps=4, batch_size=2, learning_rate=1e-2, warmup_ratio=0.0, precision="fp32")
-    metrics = train_sft(model, tokenizer, sft_rows_small[:8], settings, str(tmp_path / "work"), str(tmp_path / "curves.json"))
+    metrics = train_sft(model, tokenizer, sft_rows_small[:8], settings, train_settings(), str(tmp_path / "work"), str(tmp_path / "curves.json"))
     assert metrics["steps"] == 4
     save_model(model.eval(), tokenizer, tmp_path / "sft")
     source_model, tokenizer = load_model(tmp_path / "sft")

@@ -42,10 +42,10 @@ PENDING = ("validating", "in_progress", "finalizing", "cancelling")
 FILE_TIMEOUT_S = 600.0  # uploads and downloads of up to 200 MB, not one chat reply
 
 
-async def run_batched(backend, task, examples: list[dict], params: TeachParams, desc: str) -> list[dict]:
-    """The trace records of `examples`, in their order, every tool-loop round one batch."""
-    from supertiny.teacher.run import finished_record
-
+async def run_batched(backend, task, examples: list[dict], params: TeachParams, desc: str, finished_record) -> list[dict]:
+    """The trace records of `examples`, in their order, every tool-loop round one batch;
+    `finished_record(example, sample results, backend, params)` makes each record (teacher.run's,
+    passed in so that this module does not import the one that imports it)."""
     client = backend.client
     loops, asked = {}, {}  # (example index, sample) -> its generator, and the (messages, tools) it asks now
     for index, example in enumerate(examples):

@@ -106,7 +106,7 @@ def run_teacher(backend: ChatBackend, task, examples: list[dict], params: TeachP
     if batched(backend):
         from supertiny.teacher.batch import run_batched
 
-        return backend.client.run(run_batched(backend, task, examples, params, desc))
+        return backend.client.run(run_batched(backend, task, examples, params, desc, finished_record))
     if hasattr(backend, "acomplete"):
         return backend.client.run(run_concurrently(backend, task, examples, params, desc))
     stop = threading.Event()
