@@ -107,13 +107,24 @@ def tiny_exports(trained_tiny, tmp_path_factory):
     return export
 
 
-def pytest_collection_modifyitems(config, items):
-    """Two workers share the suite (`-n auto --maxprocesses 2 --dist loadgroup` in pyproject.toml):
-    most of its time goes to whole-graph builds, each a chain of single-threaded Python processes,
-    so two at once take little longer than one. A test file stays on one worker (its module
-    fixtures, e.g. a whole-graph build, are built once), and every test on the shared `project`
-    build, whatever its file, shares one worker too, so that build is made once."""
-    for item in items:
-        definitions = item._fixtureinfo.name2fixturedefs.get("project") or ()
-        shared = bool(definitions) and definitions[-1].func.__module__ == "conftest"
-        item.add_marker(pytest.mark.xdist_group("tiny_graph" if shared else item.path.name))
+
+# The test files on the shared tiny build (the session fixture `project` above).
+SHARED_BUILD_FILES = {"test_pipeline.py", "test_dvc_workflow.py", "test_reproducibility.py"}
+
+
+def pytest_xdist_make_scheduler(config, log):
+    """How two workers share the suite (`-n auto --maxprocesses 2 --dist loadscope` in
+    pyproject.toml): most of its time goes to whole-graph builds, each a chain of
+    single-threaded Python processes, so two at once take little longer than one. A test file
+    stays on one worker (its module fixtures, e.g. a whole-graph build, are built once), and the
+    files on the shared `project` build share one worker too, so that build is made once.
+    (xdist's own `loadgroup` marks do not take with pytest 9: it renames test ids through an
+    attribute pytest no longer reads.)"""
+    from xdist.scheduler import LoadScopeScheduling
+
+    class OneWorkerPerBuild(LoadScopeScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            path = nodeid.split("::", 1)[0]
+            return "shared tiny build" if path.rsplit("/", 1)[-1] in SHARED_BUILD_FILES else path
+
+    return OneWorkerPerBuild(config, log)
