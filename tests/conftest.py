@@ -108,6 +108,22 @@ def tiny_exports(trained_tiny, tmp_path_factory):
 
 
 
+
+@pytest.fixture(scope="session")
+def examples(splits):
+    """A dozen train requests: what the teacher tests send to an endpoint."""
+    return splits["train"][:12]
+
+
+@pytest.fixture(scope="session")
+def reference_traces(task, examples):
+    """The offline reference teacher's traces of `examples`: what any endpoint replaying it must give."""
+    from presets import shipped
+    from supertiny.teacher.reference import ReferenceBackend
+    from supertiny.teacher.run import run_teacher
+
+    return run_teacher(ReferenceBackend(task), task, examples, shipped().teach, desc="reference")
+
 # The test files on the shared tiny build (the session fixture `project` above).
 SHARED_BUILD_FILES = {"test_pipeline.py", "test_dvc_workflow.py", "test_reproducibility.py"}
 

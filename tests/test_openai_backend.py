@@ -31,7 +31,6 @@ from supertiny.teacher.cache import CACHE_FILE, ResponseCache, request_key
 from supertiny.teacher.client import retry_after_seconds
 from supertiny.teacher.llm_judge import LLMJudge, parse_grade
 from supertiny.teacher.openai_backend import OpenAIBackend
-from supertiny.teacher.reference import ReferenceBackend
 from supertiny.teacher.run import run_teacher
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -49,16 +48,6 @@ def teach_params(base_url: str, cache_dir: Path | None, **overrides) -> TeachPar
 
 def finals(traces):
     return [(t["id"], t["status"], t["final"]) for t in traces]
-
-
-@pytest.fixture(scope="module")
-def examples(splits):
-    return splits["train"][:12]
-
-
-@pytest.fixture(scope="module")
-def reference_traces(task, examples):
-    return run_teacher(ReferenceBackend(task), task, examples, shipped().teach, desc="reference")
 
 
 @pytest.mark.timeout(60)

@@ -21,7 +21,6 @@ from supertiny.errors import SupertinyError
 from supertiny.params import TeachParams
 from supertiny.teacher.cache import ResponseCache
 from supertiny.teacher.openai_backend import OpenAIBackend
-from supertiny.teacher.reference import ReferenceBackend
 from supertiny.teacher.run import BATCH_PRICE_FACTOR, cost_usd, run_teacher
 
 KEY_ENV = "SUPERTINY_TEST_TEACHER_KEY"
@@ -52,16 +51,6 @@ def most_in_window(arrivals: list[tuple[float, int]], window_s: float, weight=la
     for i, (start, _) in enumerate(arrivals):
         best = max(best, sum(weight(t) for when, t in arrivals[i:] if when < start + window_s))
     return best
-
-
-@pytest.fixture(scope="module")
-def examples(splits):
-    return splits["train"][:12]
-
-
-@pytest.fixture(scope="module")
-def reference_traces(task, examples):
-    return run_teacher(ReferenceBackend(task), task, examples, shipped().teach, desc="reference")
 
 
 @pytest.mark.timeout(60)
