@@ -254,7 +254,9 @@ def _scope_problems(text: str, context: dict, calls: list[dict]) -> list[str]:
             continue
         named = every_kind or _named(text, call, device)
         only_of_type = sum(d["type"] == device["type"] for d in context["devices"]) == 1
-        placed = (not rooms and not floors) or device["room"] in rooms or device["floor"] in floors or (only_of_type and _named(text, call, device))
+        only_of_kind = sum(d["kind"] == device["kind"] for d in context["devices"]) == 1 and any(
+            _mentions(text, f" {name} ") for name in KINDS[device["kind"]].names)  # "the upstairs speaker ... and the led strip"
+        placed = (not rooms and not floors) or device["room"] in rooms or device["floor"] in floors or (only_of_type and _named(text, call, device)) or only_of_kind
         if not (named and placed):
             problems.append("out_of_scope_device")
     return problems
