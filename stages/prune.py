@@ -2,6 +2,7 @@
 
 import copy
 
+from supertiny.changes import with_student_golds
 from supertiny.checkpoints import count_parameters, load_model, save_model
 from supertiny.compress.fidelity import answer_sequences, greedy_match, torch_logits
 from supertiny.compress.prune import plan_pruning, prune_model, taylor_gradients
@@ -29,7 +30,8 @@ def main() -> str | None:
         relaunch_under_accelerate(params.train)  # every process prunes alike (same data, same plan), then recovery trains on their shares
     task = get_task(params.prepare.task)
     traces = read_jsonl("data/judged/accepted.jsonl", required=("input", "context", "final"))
-    dev = read_jsonl("data/task/dev.jsonl", required=("input", "context", "gold"))[: settings.dev_examples]
+    dev = read_jsonl("data/task/dev.jsonl", required=("id", "input", "context", "gold"))[: settings.dev_examples]
+    dev = with_student_golds(dev, read_jsonl("data/traces/dev.jsonl", required=("id", "final")))
     rows = sft_rows(task, traces, settings.max_examples, settings.seed)
     teacher, tokenizer = load_model(settings.source)
     teacher.to(torch_device(device))

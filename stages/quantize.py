@@ -2,6 +2,7 @@
 
 import time
 
+from supertiny.changes import with_student_golds
 from supertiny.checkpoints import load_model
 from supertiny.compress.export import export_genai
 from supertiny.compress.fidelity import answer_sequences, greedy_match, top1_agreement, torch_logits
@@ -21,7 +22,8 @@ def main() -> str:
     params = load_params()
     settings = params.quantize
     task = get_task(params.prepare.task)
-    dev = read_jsonl("data/task/dev.jsonl", required=("input", "context", "gold"))[: settings.check_examples]
+    dev = read_jsonl("data/task/dev.jsonl", required=("id", "input", "context", "gold"))[: settings.check_examples]
+    dev = with_student_golds(dev, read_jsonl("data/traces/dev.jsonl", required=("id", "final")))
     began = time.perf_counter()
     export_genai(SOURCE, TARGET, settings.precision, settings.block_size, settings.accuracy_level, settings.threads)
     export_seconds = time.perf_counter() - began

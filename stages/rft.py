@@ -12,7 +12,7 @@ from supertiny.launch import is_main_process, relaunch_under_accelerate
 from supertiny.modelcard import write_card
 from supertiny.params import as_dict, load_params
 from supertiny.passthrough import pass_through
-from supertiny.tasks import get_task
+from supertiny.tasks import example_tools, get_task
 from supertiny.train.rft import sample_answers, score_samples, select_rft_rows
 from supertiny.train.sft import train_sft
 from supertiny.stage import stage_main
@@ -36,7 +36,7 @@ def main() -> str | None:
         model, tokenizer, task, traces, settings.samples, settings.temperature, settings.top_p,
         params.generation.max_new_tokens, settings.generation_batch_size, settings.seed, bf16=use_bf16(settings.precision, device),
     )
-    samples = [score_samples(group, trace["final"]) for group, trace in zip(texts, traces)]
+    samples = [score_samples(group, trace["final"], example_tools(task, trace)) for group, trace in zip(texts, traces)]
     rows, selection = select_rft_rows(task, traces, samples, settings.seed)
 
     with tempfile.TemporaryDirectory() as work_dir:

@@ -51,7 +51,8 @@ def teacher_traces(task, splits):
     from supertiny.teacher.reference import ReferenceBackend
 
     backend = ReferenceBackend(task)
-    return [{**e, "final": run_tool_loop(backend, task, e, 6).final} for e in splits["train"][:24]]
+    results = [(e, run_tool_loop(backend, task, e, 6)) for e in splits["train"][:24]]
+    return [{**e, "final": result.final, "messages": result.messages} for e, result in results]
 
 
 @pytest.fixture(scope="session")

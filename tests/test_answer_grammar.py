@@ -32,11 +32,11 @@ def test_smart_home_grammar_names_each_function_its_arguments_in_order_and_only_
     assert rule(grammar, "call").split(" | ") == [f"call_{i}" for i in range(len(task.action_tools))]
     devices = "(" + " | ".join(json.dumps(i) for i in ids) + ")"
     assert call_rule(grammar, task.action_tools, "set_power") == f'"set_power(" "device=" {devices} (", " "on=" ("true" | "false")) ")"'
-    assert call_rule(grammar, task.action_tools, "set_brightness") == f'"set_brightness(" "device=" {devices} (", " "level=" INT) ")"'
+    assert call_rule(grammar, task.action_tools, "set_brightness") == f'"set_brightness(" "device=" {devices} (", " "level=" (INT INT_STEP?)) ")"'
     # enum values as the answer writes them: bare identifiers, JSON strings otherwise
     assert '"color=" ("white" | "\\"warm white\\"" | "red"' in call_rule(grammar, task.action_tools, "set_color")
     # set_timer: `minutes` required, `label` optional and after it
-    assert call_rule(grammar, task.action_tools, "set_timer") == '"set_timer(" "minutes=" INT (", " "label=" (IDENT | JSTRING))? ")"'
+    assert call_rule(grammar, task.action_tools, "set_timer") == '"set_timer(" "minutes=" (INT INT_STEP?) (", " "label=" (IDENT | JSTRING))? ")"'
     other_home = next(e["context"] for e in splits["test"] if {d["id"] for d in e["context"]["devices"]} != set(ids))
     assert answer_grammar(task.action_tools, task.argument_values(other_home)) != grammar  # per request
 
@@ -44,13 +44,13 @@ def test_smart_home_grammar_names_each_function_its_arguments_in_order_and_only_
 def test_custom_grammar_follows_the_users_schemas(task):
     grammar = answer_grammar(CRM_TOOLS, CustomTask().argument_values({"contacts": []}))
     assert call_rule(grammar, CRM_TOOLS, "log_call") == (
-        '"log_call(" "contact_id=" (IDENT | JSTRING) (", " "outcome=" ("connected" | "voicemail" | "no_answer")) (", " "minutes=" INT)? ")"'
+        '"log_call(" "contact_id=" (IDENT | JSTRING) (", " "outcome=" ("connected" | "voicemail" | "no_answer")) (", " "minutes=" (INT INT_STEP?))? ")"'
     )
-    assert call_rule(grammar, CRM_TOOLS, "update_deal").endswith('(", " "amount=" NUMBER)? ")"')
+    assert call_rule(grammar, CRM_TOOLS, "update_deal").endswith('(", " "amount=" (NUMBER NUMBER_STEP?))? ")"')
     # a function whose first argument is optional: nothing, the first alone or with the rest, or the rest without a leading comma
     optional = [{"type": "function", "function": {"name": "f", "parameters": {"type": "object", "properties": {
         "a": {"type": "integer"}, "b": {"type": "boolean"}}}}}]
-    assert rule(answer_grammar(optional), "call_0") == '"f(" (("a=" INT (", " "b=" ("true" | "false"))?) | (("b=" ("true" | "false"))?)) ")"'
+    assert rule(answer_grammar(optional), "call_0") == '"f(" (("a=" (INT INT_STEP?) (", " "b=" ("true" | "false"))?) | (("b=" ("true" | "false"))?)) ")"'
     assert rule(answer_grammar([{"type": "function", "function": {"name": "ping"}}]), "call_0") == '"ping(" "" ")"'
 
 
@@ -97,3 +97,22 @@ def test_a_kept_prefix_cache_answers_as_a_fresh_generator_under_each_requests_gr
     examples = [{**e, "context": home} for e in splits["test"][:4]] + splits["test"][4:6]  # a hub, then other homes
     cached = GenaiPredictor(tiny_exports("int8"), task, NEW_TOKENS, reuse_prefix=True, constrained=True)
     assert [p.text for p in cached.predict(examples)] == [p.text for p in constrained.predict(examples)]
+
+
+def test_the_runtime_decodes_a_change_under_the_grammar_and_it_parses_to_a_clamped_number(task, splits, constrained):
+    """Force the change branch (`level=45+10`): llguidance compiles it, and what comes out parses
+    to a number inside the schema's range."""
+    from supertiny.prompting import prompt_ids
+    from supertiny.tool_format import parse_answer
+
+    runtime, example = constrained.runtime, splits["test"][0]
+    brightness = call_rule(constrained.grammar(example), task.action_tools, "set_brightness")
+    grammar = "\n".join(
+        ["start: call_only", f"call_only: {brightness.replace('(INT INT_STEP?)', '(INT INT_STEP)')}"]
+        + [line for line in constrained.grammar(example).splitlines() if line[:1].isupper() or line.startswith("json_")]
+    )
+    new, *_ = runtime.generate(prompt_ids(runtime.tokenizer, task, example), NEW_TOKENS, grammar)
+    text = runtime.tokenizer.decode(new, skip_special_tokens=True)
+    assert "+" in text.split("level=")[1] or "-" in text.split("level=")[1], text
+    [call] = parse_answer(text, task.action_tools)
+    assert 0 <= call["arguments"]["level"] <= 100

@@ -5,7 +5,7 @@ Built per request from the tool schemas and the request's context, in the syntax
 order every rendered answer uses), required ones present, values of the schema's type
 (enums and consts as their rendered literals), and arguments whose values the context lists
 (smart_home: `device`, one of the home's device ids; `Task.argument_values`) limited to
-those; or a plain reply whose lines do not start like a call. Every text the grammar
+those, numbers optionally written as a change (`45+10`); or a plain reply whose lines do not start like a call. Every text the grammar
 accepts parses (`parse_answer`), so the deployed model's parse rate is 1.0 and a call can
 only name a device the home has. onnxruntime-genai compiles it with llguidance
 (`GeneratorParams.set_guidance("lark_grammar", ...)`), which masks the logits token by token.
@@ -31,6 +31,8 @@ IDENT: /[A-Za-z_][A-Za-z0-9_]{{0,{MAX_STRING - 1}}}/
 JSTRING: /"([^"\\\x00-\x1f]|\\["\\\/bfnrt]|\\u[0-9a-fA-F]{{4}}){{0,{MAX_STRING}}}"/
 INT: /-?(0|[1-9][0-9]{{0,{MAX_DIGITS - 1}}})/
 NUMBER: /-?(0|[1-9][0-9]{{0,{MAX_DIGITS - 1}}})(\.[0-9]{{1,6}})?([eE][-+]?[0-9]{{1,3}})?/
+INT_STEP: /[-+](0|[1-9][0-9]{{0,{MAX_DIGITS - 1}}})/
+NUMBER_STEP: /[-+](0|[1-9][0-9]{{0,{MAX_DIGITS - 1}}})(\.[0-9]{{1,6}})?/
 REPLY_LINE: /[^A-Za-z_\s][^\n]{{0,{MAX_REPLY_LINE - 1}}}/ | /[A-Za-z_][A-Za-z0-9_.\-]{{0,40}}([^A-Za-z0-9_.\-(\n][^\n]{{0,{MAX_REPLY_LINE - 1}}})?/
 """
 
@@ -101,8 +103,8 @@ def _value_expression(schema, allowed: list | None) -> str:
         return "(" + " | ".join(_value_expression({**schema, "type": k}, None) for k in kind) + ")"
     return {
         "string": "(IDENT | JSTRING)",
-        "integer": "INT",
-        "number": "NUMBER",
+        "integer": "(INT INT_STEP?)",  # a number or a change from the current value (tool_format.Change)
+        "number": "(NUMBER NUMBER_STEP?)",
         "boolean": '("true" | "false")',
         "null": '"null"',
     }.get(kind, "json_value")

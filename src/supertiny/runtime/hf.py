@@ -12,6 +12,7 @@ from supertiny.checkpoints import count_parameters, load_model, use_bf16
 from supertiny.prompting import END_OF_TURN, prompt_text
 from supertiny.runtime.files import weights_bytes
 from supertiny.runtime.prediction import Prediction, lowest_token_probability
+from supertiny.tasks import example_tools
 from supertiny.tool_format import parse_answer
 
 
@@ -37,7 +38,8 @@ class HFPredictor:
     def predict(self, examples: list[dict], batch_size: int = 1) -> list[Prediction]:
         predictions = []
         for start in range(0, len(examples), batch_size):
-            batch = [prompt_text(self.tokenizer, self.task, e) for e in examples[start : start + batch_size]]
+            chunk = examples[start : start + batch_size]
+            batch = [prompt_text(self.tokenizer, self.task, e) for e in chunk]
             encoded = self.tokenizer(batch, return_tensors="pt", padding=True, add_special_tokens=False).to(self.model.device)
             clock = _FirstTokenClock() if len(batch) == 1 else None
             output = self.model.generate(
@@ -47,11 +49,11 @@ class HFPredictor:
             end = time.perf_counter()
             width = encoded["input_ids"].shape[1]
             logprobs = self._answer_logprobs(output.sequences[:, width:], output.logits)
-            for row, mask, row_logprobs in zip(output.sequences, encoded["attention_mask"], logprobs):
+            for example, row, mask, row_logprobs in zip(chunk, output.sequences, encoded["attention_mask"], logprobs):
                 new = row[width:]
                 new = new[new != self.tokenizer.pad_token_id] if self.tokenizer.pad_token_id is not None else new
                 text = self.tokenizer.decode(new, skip_special_tokens=True)
-                prediction = Prediction(text, parse_answer(text), int(mask.sum()), int(len(new)), confidence=lowest_token_probability(row_logprobs))
+                prediction = Prediction(text, parse_answer(text, example_tools(self.task, example)), int(mask.sum()), int(len(new)), confidence=lowest_token_probability(row_logprobs))
                 if clock and clock.first:
                     prediction.prefill_seconds, prediction.decode_seconds = clock.first - clock.start, end - clock.first
                 predictions.append(prediction)

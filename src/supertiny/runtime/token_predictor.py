@@ -11,6 +11,7 @@ from typing import Protocol
 
 from supertiny.prompting import prompt_ids
 from supertiny.runtime.prediction import Prediction, lowest_token_probability
+from supertiny.tasks import example_tools
 from supertiny.tool_format import parse_answer
 
 
@@ -40,6 +41,6 @@ class TokenPredictor:
             generated = self.runtime.generate(ids, self.max_new_tokens) if grammar is None else self.runtime.generate(ids, self.max_new_tokens, grammar)
             new, prefill, decode, logprobs = generated
             text = self.tokenizer.decode(new, skip_special_tokens=True)
-            prediction = Prediction(text, parse_answer(text), len(ids), len(new), prefill, decode, lowest_token_probability(logprobs))
+            prediction = Prediction(text, parse_answer(text, example_tools(self.task, example)), len(ids), len(new), prefill, decode, lowest_token_probability(logprobs))
             predictions.append(prediction)
         return predictions

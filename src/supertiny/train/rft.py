@@ -15,6 +15,7 @@ from dataclasses import dataclass
 import torch
 from tqdm import tqdm
 
+from supertiny.changes import student_answer
 from supertiny.prompting import answer_message, prompt_text, student_messages
 from supertiny.score import exact_match, sim_rl
 from supertiny.tool_format import Answer, parse_answer
@@ -54,10 +55,11 @@ def sample_answers(model, tokenizer, task, examples: list[dict], n: int, tempera
     return texts
 
 
-def score_samples(texts: list[str], reference: Answer) -> list[Sample]:
+def score_samples(texts: list[str], reference: Answer, tools: list[dict] | None = None) -> list[Sample]:
+    """`tools`: the request's action tools, whose ranges clamp changes (`tool_format.Change`)."""
     samples = []
     for text in texts:
-        answer = parse_answer(text)
+        answer = parse_answer(text, tools)
         samples.append(Sample(text, answer, sim_rl(answer, reference), exact_match(answer, reference)))
     return samples
 
@@ -74,7 +76,7 @@ def select_rft_rows(task, traces: list[dict], samples: list[list[Sample]], seed:
             best = max(correct, key=lambda s: (s.score, -len(s.text)))
             completion = {"role": "assistant", "content": best.text.strip()}
         else:
-            completion = answer_message(trace["final"])
+            completion = answer_message(student_answer(trace))
         rows.append({"prompt": student_messages(task, trace), "completion": [completion]})
     random.Random(seed).shuffle(rows)
     total_samples = sum(len(group) for group in samples)

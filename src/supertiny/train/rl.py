@@ -36,9 +36,9 @@ def format_violation(answer: Answer | None, schemas: dict[str, set[str]]) -> boo
     return any(call["name"] not in schemas or not set(call["arguments"]) <= schemas[call["name"]] for call in answer)
 
 
-def tool_call_reward(text: str, reference: Answer, schemas: dict[str, set[str]]) -> float:
-    answer = parse_answer(text)
-    if format_violation(answer, schemas):
+def tool_call_reward(text: str, reference: Answer, tools: list[dict]) -> float:
+    answer = parse_answer(text, tools)
+    if format_violation(answer, argument_names(tools)):
         return FORMAT_PENALTY
     return sim_rl(answer, reference)
 
@@ -54,12 +54,12 @@ class SimilarityReward:
     __name__ = "sim_rl"
 
     def __init__(self, task, varies: bool = False):
-        self.schemas = None if varies else argument_names(task.action_tools)
+        self.tools = None if varies else task.action_tools
 
     def __call__(self, prompts, completions, reference, tools=None, **kwargs) -> list[float]:
         texts = [c[-1]["content"] if isinstance(c, list) else c for c in completions]
-        schemas = [argument_names(json.loads(t)) for t in tools] if tools is not None else [self.schemas] * len(texts)
-        return [tool_call_reward(text, json.loads(ref), names) for text, ref, names in zip(texts, reference, schemas)]
+        tool_sets = [json.loads(t) for t in tools] if tools is not None else [self.tools] * len(texts)
+        return [tool_call_reward(text, json.loads(ref), tool_set) for text, ref, tool_set in zip(texts, reference, tool_sets)]
 
 
 class FilteringGRPOTrainer(GRPOTrainer):

@@ -14,6 +14,7 @@ from transformers.trainer_pt_utils import LengthGroupedSampler
 from trl import SFTConfig, SFTTrainer
 
 from supertiny.params import TrainingParams, TrainParams
+from supertiny.changes import student_answer
 from supertiny.prompting import answer_message, student_messages
 from supertiny.train.common import CompletionOnlyLossMixin, TrainingCurves, per_device_batch, trainer_metrics, training_kwargs
 
@@ -31,7 +32,7 @@ class CompletionSFTTrainer(CompletionOnlyLossMixin, SFTTrainer):
 
 
 def sft_rows(task, traces: list[dict], max_examples: int | None, seed: int) -> list[dict]:
-    rows = [{"prompt": student_messages(task, trace), "completion": [answer_message(trace["final"])]} for trace in traces]
+    rows = [{"prompt": student_messages(task, trace), "completion": [answer_message(student_answer(trace))]} for trace in traces]
     random.Random(seed).shuffle(rows)
     return rows[:max_examples] if max_examples else rows
 
