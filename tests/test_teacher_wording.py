@@ -23,6 +23,7 @@ _LAYOUT = [
     ("office", "air_purifier", {"power": "off"}),
     ("bedroom", "ceiling_light", {"power": "on", "brightness": 30}),
     ("bedroom", "led_strip", {"power": "off", "brightness": 20, "color": "blue"}),
+    ("kids room", "speaker", {"power": "on", "volume": 40}),
 ]
 
 
@@ -76,6 +77,56 @@ CASES = [
     ("turn off the bedrom ceiling ligth", _calls(("set_power", {"device": "bedroom_ceiling_light", "on": False}))),
 ]
 
+# Wording that refers to devices and rooms the way people do, written for this home: each row
+# is one phenomenon the teacher reads (phrasing's docstring lists the conventions).
+EVERYDAY = [
+    # "music" is the room's speaker, "telly"/"the tv downstairs" the tv, names of shows to play
+    ("the kitchen music is a little too loud", _calls(("set_volume", {"device": "kitchen_speaker", "level": 35}))),
+    ("the kids' music is far too loud", _calls(("set_volume", {"device": "kids_speaker", "level": 10}))),
+    ("put the rugby on the tv downstairs", _calls(("play_media", {"device": "living_tv", "query": "the rugby"}))),
+    ("stick the evening news on the telly", _calls(("play_media", {"device": "living_tv", "query": "the evening news"}))),
+    ("put talk radio on in the kitchen", _calls(("play_media", {"device": "kitchen_speaker", "query": "talk radio"}))),
+    ("can i get some jazz music on the kitchen speaker", _calls(("play_media", {"device": "kitchen_speaker", "query": "some jazz music"}))),
+    # "in there": the room named earlier in the request
+    ("switch the telly off in the lounge and put the ceiling light on in there",
+     _calls(("set_power", {"device": "living_tv", "on": False}), ("set_power", {"device": "living_ceiling_light", "on": True}))),
+    ("heating to 22 in the sitting room, and the lamp in there to 60 percent",
+     _calls(("set_temperature", {"device": "living_thermostat", "celsius": 22}), ("set_brightness", {"device": "living_lamp", "level": 60}))),
+    # "it": another action on the same device
+    ("turn on the bedroom strip and make it green",
+     _calls(("set_power", {"device": "bedroom_led_strip", "on": True}), ("set_color", {"device": "bedroom_led_strip", "color": "green"}))),
+    ("set the lounge lamp to red and dim it to 25",
+     _calls(("set_color", {"device": "living_lamp", "color": "red"}), ("set_brightness", {"device": "living_lamp", "level": 25}))),
+    # the same action on another device ("... too")
+    ("kitchen light off and the lamp in the study too",
+     _calls(("set_power", {"device": "kitchen_ceiling_light", "on": False}), ("set_power", {"device": "office_lamp", "on": False}))),
+    # a clause that only says why adds no call; its room places the request's device
+    ("switch on the air purifier, the study smells musty", _calls(("set_power", {"device": "office_air_purifier", "on": True}))),
+    ("it's pitch dark in the bedroom, get the strip on", _calls(("set_power", {"device": "bedroom_led_strip", "on": True}))),
+    ("the bedroom's a bit dim, brighten the ceiling light in there", _calls(("set_brightness", {"device": "bedroom_ceiling_light", "level": 40}))),
+    ("the children are napping, turn the speaker off in their room", _calls(("set_power", {"device": "kids_speaker", "on": False}))),
+    # the floor the request is about is the first one named
+    ("lights off downstairs, everybody's gone upstairs",
+     _calls(("set_power", {"device": "living_ceiling_light", "on": False}), ("set_power", {"device": "living_lamp", "on": False}),
+            ("set_power", {"device": "kitchen_ceiling_light", "on": False}))),
+    # lamps by furniture or place, run-together room names, a device's place that is no step
+    ("the lamp next to the couch a touch brighter", _calls(("set_brightness", {"device": "living_lamp", "level": 50}))),
+    ("livingroom lamp to blue", _calls(("set_color", {"device": "living_lamp", "color": "blue"}))),
+    ("turn on the lamp up in the study", _calls(("set_power", {"device": "office_lamp", "on": True}))),
+    # how a device is, a bare direction, more/less of what it gives, stretched words
+    ("the tv's a bit quiet", _calls(("set_volume", {"device": "living_tv", "level": 40}))),
+    ("kitchen speaker down a notch", _calls(("set_volume", {"device": "kitchen_speaker", "level": 35}))),
+    ("bit less light from the bedroom ceiling light please", _calls(("set_brightness", {"device": "bedroom_ceiling_light", "level": 20}))),
+    ("the telly is waaaay too loud", _calls(("set_volume", {"device": "living_tv", "level": 0}))),
+    # hours, several actions in one sentence, typos, and never the same call twice
+    ("set a timer for one and a half hours", _calls(("set_timer", {"minutes": 90}))),
+    ("2 hour timer for the roast", _calls(("set_timer", {"minutes": 120, "label": "roast"}))),
+    ("heat to 22 and switch off the kitchen speaker",
+     _calls(("set_temperature", {"device": "living_thermostat", "celsius": 22}), ("set_power", {"device": "kitchen_speaker", "on": False}))),
+    ("swich on the purifer in the study", _calls(("set_power", {"device": "office_air_purifier", "on": True}))),
+    ("turn on the kitchen light, switch the kitchen light on", _calls(("set_power", {"device": "kitchen_ceiling_light", "on": True}))),
+]
+
 REPLIES = [
     ("cheers, that was great", P.REPLY_CHITCHAT),
     ("good morning!", P.REPLY_CHITCHAT),
@@ -83,6 +134,8 @@ REPLIES = [
     ("turn on the garden lights", P.REPLY_NO_ROOM.format(room="garden")),
     ("switch off the light in the basement", P.REPLY_NO_ROOM.format(room="basement")),
     ("turn on the guest room lamp", P.REPLY_NO_ROOM.format(room="guest room")),
+    ("our guests are asleep, switch the lamp off in their room", P.REPLY_NO_ROOM.format(room="guest room")),
+    ("i can't hear anything in the garden", P.REPLY_NO_ROOM.format(room="garden")),
 ]
 
 
@@ -90,6 +143,13 @@ REPLIES = [
 def test_teacher_acts_on_everyday_wording(task, utterance, gold):
     answer = _answer(task, utterance)
     assert isinstance(answer, list)
+    assert sorted(answer, key=str) == sorted(gold, key=str)
+
+
+@pytest.mark.parametrize(("utterance", "gold"), EVERYDAY, ids=[u for u, _ in EVERYDAY])
+def test_teacher_reads_everyday_references(task, utterance, gold):
+    answer = _answer(task, utterance)
+    assert isinstance(answer, list), answer
     assert sorted(answer, key=str) == sorted(gold, key=str)
 
 

@@ -21,7 +21,9 @@ means every device in it. Relative requests change the current value: a bit/slig
 much/a lot/way = {phrasing.STEPS['temperature']['big']} degrees or {phrasing.STEPS['brightness']['big']} percent, \
 "by N" = N. Indirect requests act on the named room's first device that helps (the home's only \
 one when no room is named): cold warms and hot cools the thermostat, dark brightens a light (switches it \
-on if it is off), stuffy air switches the air purifier on. Timer labels only when the user names one.
+on if it is off), stuffy air switches the air purifier on. A clause that only says why ("it's stuffy in \
+here") beside a request adds no call; "in there" is the room named before it and "it" the device just acted \
+on; never call the same action twice. Timer labels only when the user names one.
 If nothing should be done, do not call an action; reply with one of:
 "{phrasing.REPLY_CHITCHAT}" (not about the home), "{phrasing.REPLY_NO_ROOM}", \
 "{phrasing.REPLY_NO_DEVICE}", "{phrasing.REPLY_UNSUPPORTED}"."""

@@ -9,6 +9,8 @@ helper calls have been answered, the way a chat model re-reads its history.
 
 from __future__ import annotations
 
+import copy
+import dataclasses
 import json
 import re
 from dataclasses import dataclass, field
@@ -46,23 +48,76 @@ class Intent:
     step: str | int = "small"
     label: str | None = None
     indirect: bool = False  # "it's too dark": a light that is off is switched on instead
+    reason: bool = False  # a state of the room and no device named: beside another request, only its why
+    same_as: "Intent | None" = None  # "... and dim it to 20": the device(s) that intent found
 
 
 def normalise(text: str) -> str:
     text = text.lower().replace("\u2019", "'").replace("°", " degrees ")
     text = re.sub(r"(\d+)\s*%", r"\1 percent", text)
     text = re.sub(r"\bper cent\b", "percent", text)
+    text = re.sub(r"(\d+)\.5 hours?", lambda m: f"{int(m.group(1)) * 60 + 30} minutes", text)
     text = re.sub(r"[^a-z0-9' ]+", " ", text)
-    text = " " + " ".join(text.split()) + " "
-    text = text.replace(" half an hour ", " 30 minutes ").replace(" an hour ", " 60 minutes ").replace(" one hour ", " 60 minutes ")
-    text = text.replace(" a degree ", " 1 degrees ")
+    text = " " + " ".join(_unstretch(word) for word in text.split()) + " "
+    for joined, room in _JOINED_ROOMS.items():
+        text = text.replace(f" {joined} ", f" {room} ")
+    text = re.sub(r" (turn|switch|shut) of (?=(the|my|all|every|it|them|everything) )", r" \1 off ", text)
     text = " ".join(_correct(word) for word in text.split())
     text = " " + text + " "
     for words, n in _NUMBER_WORDS:
         text = text.replace(f" {words} ", f" {n} ")
+    for pattern, replacement in _DURATIONS:
+        text = re.sub(pattern, replacement, text)
+    text = text.replace(" a degree ", " 1 degrees ")
+    for pattern, replacement in _MORE_LESS:
+        text = re.sub(pattern, replacement, text)
+    text = _owned_rooms(text)
     for pattern, replacement in P.NICKNAMES:
         text = re.sub(rf"(?<![a-z@'])(?:{pattern})(?![a-z])", replacement, text)
     return text
+
+
+# Durations people say in hours ("an hour and a half", "2 hours", "a quarter of an hour").
+_DURATIONS = [
+    (r" (an|1) hour and a half ", " 90 minutes "),
+    (r" (\d+) and a half hours? ", lambda m: f" {int(m.group(1)) * 60 + 30} minutes "),
+    (r" (a|1) quarter of an hour ", " 15 minutes "),
+    (r" 3 quarters of an hour ", " 45 minutes "),
+    (r" half an hour ", " 30 minutes "),
+    (r" (an|1) hours? ", " 60 minutes "),
+    (r" (\d+) hours? ", lambda m: f" {int(m.group(1)) * 60} minutes "),
+]
+# "more light from the lamp": an amount of what a device gives, not a device.
+_MORE_LESS = [
+    (r" more (light|brightness) ", " brighter "), (r" less (light|brightness) ", " dimmer "),
+    (r" more (heat|warmth|heating) ", " warmer "), (r" less (heat|heating) ", " cooler "),
+    (r" more (volume|sound) ", " louder "), (r" less (volume|sound|noise) ", " quieter "),
+]
+# Room names written as one word ("livingroom", "guestroom").
+_JOINED_ROOMS = {
+    synonym.replace(" ", "").replace("'", ""): synonym
+    for room in ROOMS.values() for synonym in room.synonyms if " " in synonym
+}
+
+
+def _owned_rooms(text: str) -> str:
+    """Rooms named by who sleeps or stays there (`P.ROOM_OWNERS`): "the kids' lamp" is the kids
+    room's lamp, and "their room" after "the kids are asleep" is the kids room."""
+    for room, owners in P.ROOM_OWNERS.items():
+        people = "|".join(owners)
+        if re.search(rf" ({people})('s|s'|')? ", text):
+            text = re.sub(r" (their|his|her) (room|bedroom) ", f" the {room} ", text)
+        text = re.sub(rf" (?:{people})(?:'s|s'|')(?![a-z])(?! (room|bedroom|room's|bedroom's) )", f" {room}", text)
+        text = re.sub(rf" (?:{people}) (?=({_DEVICE_HEADS}) )", f" {room} ", text)
+    return text
+
+
+def _unstretch(word: str) -> str:
+    """ "waaay" is "way", "tooo" is "too": a letter typed three times or more stands for one or two."""
+    if not re.search(r"([a-z])\1\1", word):
+        return word
+    double = re.sub(r"([a-z])\1{2,}", r"\1\1", word)
+    return double if double in _PLAIN_WORDS else re.sub(r"([a-z])\1{2,}", r"\1", word)
 
 
 # Words whose common typos are corrected (one letter dropped, added, replaced or swapped):
@@ -87,6 +142,14 @@ _NOT_TYPOS = set(
     "spare space share shore store louder loudly dinner winner hotel motel total sweater weather heather chill "
     "still steal stake stage sweet smell smells".split()
 )
+
+
+_PLAIN_WORDS = _KNOWN | _NOT_TYPOS | set("too cool good soon loo door room see free keep need all off full still small tall".split())
+_DEVICE_HEADS = "|".join(sorted(
+    {w for phrase in _NOUNS for w in phrase.split()}
+    | {phrase.split()[0] for phrases in P.NICKNAME_PHRASES.values() for phrase in phrases}
+    | {phrase.split()[0] for phrases in P.FURNITURE_LAMPS.values() for phrase in phrases}
+))
 
 
 def _correct(word: str) -> str:
@@ -119,13 +182,15 @@ def _targets(clause: str) -> list[Target]:
 
 
 def _plain_targets(clause: str, hints: dict[int, str]) -> list[Target]:
-    floor = next((f for f in ("downstairs", "upstairs") if f" {f} " in clause), None)
+    # the floor the action is about comes first ("lights off upstairs, everyone's downstairs now")
+    floors = [m for m in re.finditer(r" (downstairs|upstairs) ", clause)]
+    floor = floors[0].group(1) if floors else None
     rooms = _find_spans(clause, _ROOM_WORDS)
     nouns = _find_spans(clause, _NOUNS)
     if not rooms:  # a place no home of this task has: the helper will say so
         rooms = [(a, b, word) for a, b, word in _find_spans(clause, P.NOT_ROOMS)]
     everything = bool(re.search(r" (all|every|everything|everywhere|each|lights) ", clause)) or bool(
-        re.search(r" (in the|whole|entire) (house|home|place|flat) ", clause))
+        re.search(r" (in the|whole|entire) (house|home|place|flat) (?!office )", clause))
     if everything:
         room = _room(rooms[0][2]) if rooms else None
         noun = nouns[0][2] if nouns else None
@@ -153,6 +218,15 @@ def _number(clause: str, after: str = "") -> int | None:
     return int(match.group(1)) if match else None
 
 
+def _level(clause: str) -> int | None:
+    level = _number(clause)
+    if level is None and re.search(r" half ", clause):
+        level = 50
+    if level is None and re.search(r" full ", clause):
+        level = 100
+    return level
+
+
 def _step(clause: str) -> str | int:
     given = _number(clause, r" by")
     if given is not None:
@@ -162,18 +236,26 @@ def _step(clause: str) -> str | int:
     return "small"
 
 
-_UP = (r" (warmer|hotter|too cold|cold|chilly|nippy|freezing|frozen|heat up|warm up|brighter|brighten|too dark|dark in|so dark|"
+_UP = (r" ((?:bit|too|so|very|quite|rather|really|getting|is|are|'s|little) (?:quiet|dim)|warmer|hotter|too cold|cold|chilly|nippy|freezing|frozen|heat up|warm up|brighter|brighten|too dark|dark in|so dark|"
        r"pitch black|can't see|warm (?:the|my|it)|louder|pump up|bump up|crank up|turn up|turn it up|volume up|raise|increase|can't hear|cannot hear) ")
-_DOWN = (r" (cooler|colder|too hot|hot in|so hot|boiling|roasting|sweltering|baking|too warm|so warm|warm in here|cool down|cool (?:the|my|it)|dimmer|darker|"
+_DOWN = (r" ((?:bit|too|so|very|quite|rather|really|getting|is|are|'s|little) loud|cooler|colder|too hot|hot in|so hot|boiling|roasting|sweltering|baking|too warm|so warm|warm in here|cool down|cool (?:the|my|it)|dimmer|darker|"
          r"too bright|blinding|quieter|softer|too loud|so loud|turn down|turn it down|volume down|lower|decrease|drop|keep .* down) ")
-_INDIRECT = r" (too|so|cold|chilly|nippy|freezing|frozen|dark|pitch|can't|cannot|hot|boiling|roasting|sweltering|baking|blinding|warm in) "
+_INDIRECT = r" (too|so|(?:bit|very|quite|rather|getting|is|are|'s|little) dim|cold|chilly|nippy|freezing|frozen|dark|pitch|can't|cannot|hot|boiling|roasting|sweltering|baking|blinding|warm in) "
+
+
+# "the music up a bit", "tv down a notch": a device and a direction, no verb.
+_BARE_STEP = (r" ([a-z']+) (up|down) (?=(a (bit|little|touch|tad|notch|lot|smidge)|bit|slightly|loads|lots|much|way|by \d+|"
+              r"please|thanks|thank you|now|then)? $|(a (bit|little|touch|tad|notch|lot)|bit|slightly|loads|lots|much|way) )")
 
 
 def _relative(clause: str) -> Intent | None:
-    if re.search(r" (up |down )?to \d+ ", clause) and not re.search(r" by \d+ ", clause):
+    if re.search(r" (up |down )?to (\d+|half|full) ", clause) and not re.search(r" by \d+ ", clause):
         return None  # "turn it up to 50": a target, not a step
     up, down = re.search(_UP, clause), re.search(_DOWN, clause)
-    generic = re.search(r" (turn|bump|keep|cool|warm) .* (up|down) ", clause)
+    generic = re.search(r" (turn|bump|keep|cool|warm) .* (up|down) ", clause) or (
+        None if re.search(r" (shut|power|close|calm|settle|sit|lie|slow|wind) ", clause) else re.search(_BARE_STEP, clause))
+    if generic and re.search(r" (turn|switch|put|get) (on|off) ", clause):
+        generic = None  # "turn on the lamp up in the bedroom": where it is, not a step
     dim = re.search(r" dim ", clause) and not re.search(r" to \d+ ", clause)
     if not (up or down or generic or dim):
         return None
@@ -195,23 +277,52 @@ def _relative(clause: str) -> Intent | None:
     if not targets and quantity != "auto":  # "i'm freezing": the device that does it, wherever it is
         targets = [Target()]
     indirect = bool(re.search(_INDIRECT, clause))
-    return Intent(quantity, targets, sign=sign, step=_step(clause), indirect=indirect)
+    reason = indirect and not any(t.noun for t in targets)
+    return Intent(quantity, targets, sign=sign, step=_step(clause), indirect=indirect, reason=reason)
 
 
 def _media_query(original: str) -> str | None:
     text = original.lower().replace("\u2019", "'")
     text = re.sub(rf"[\s,.!?]*(\b{_SUFFIX_WORDS}\b[\s,.!?]*)*$", "", text).strip(" .!?")
+    text = re.sub(r"[\s,.;]+(and|then|plus|and then)[\s,.;]*$", "", text)  # the separator to a follow-up
     patterns = [
         r"(?:play|playing|stream|hear|queue up|let's have|i'd like)\s+(.+?)\s+(?:on|in)\s+(?:the|my)\s",
         r"put on\s+(.+?)\s+(?:on|in)\s+(?:the|my)\s",
-        r"put\s+(.+?)\s+on\s+(?:the|my)\s",
+        r"(?:put|stick|pop|whack|get|have)\s+(.+?)\s+on\s+(?:in\s+)?(?:the|my)\s",
         r"(?:,|:)\s*play\s+(.+)$",
+        r"(?:put|stick|pop|whack)\s+(.+?)\s+on$",
+        r"(?:play|put|stick|stream|queue up|pop|whack)\s+(.+?)\s+on\s+it$",
     ]
     for pattern in patterns:
         match = re.search(pattern, text)
         if match:
             return match.group(1).strip(" ,")
     return None
+
+
+_MEDIA_VERBS = r" (play|playing|stream|hear|queue up|let's have|i'd like|put on|put|stick|pop|whack|get|have) "
+
+
+def _names_device(query: str) -> bool:
+    """Whether what comes after "put"/"play" is a device ("put the telly on"), not a show
+    ("put the news on"): "music" and "radio" in a show's name are no speaker ("some jazz music")."""
+    query = query.strip()
+    if re.fullmatch(r"((the|my|our) )?(music|radio|stereo)|it|them|that|this|one", query):
+        return True
+    plain = normalise(re.sub(r"\b(music|radio)\b", "tunes", query))
+    return bool(_find_spans(plain, _NOUNS) or re.search(r" (it|warmer|hotter|cooler|colder|louder|quieter|softer|brighter|dimmer|darker|up|down|higher|lower) ", plain))
+
+
+def _media(clause: str, original: str) -> Intent | None:
+    """ "play X on the kitchen speaker", "put X on in the lounge", "stick X on the telly": X is
+    what to play when it names no device; the devices are looked for in the rest."""
+    if not re.search(_MEDIA_VERBS, clause) or re.search(r" (can't|cannot|can not|couldn't) hear ", clause):
+        return None
+    query = _media_query(original)
+    if not query or _names_device(query):
+        return None
+    rest = original.lower().replace("\u2019", "'").replace(query, " ", 1)
+    return Intent("media", _targets(normalise(rest)), value=query)
 
 
 _NOT_LABELS = {"a", "the", "my", "minute", "minutes", "min", "mins", "kitchen", "start", "set", "new"}
@@ -238,37 +349,30 @@ def parse_clause(clause: str, original: str) -> Intent | None:
         return None  # small talk, not a request
     if re.search(r" (stuffy|stale|musty|smelly|smells|stinks|air quality) ", clause):
         targets = _targets(clause) or [Target()]
+        reason = not any(t.noun for t in targets)
         for target in targets:
             target.noun = target.noun or "air purifier"
-        return Intent("power", targets, value=True)
+        return Intent("power", targets, value=True, reason=reason)
     if re.search(r" (timer|remind me in|count down|countdown) ", clause) or re.search(r" time \d+ ", clause):
         return _timer(clause, original)
-    if re.search(r" volume ", clause) and _number(clause) is not None and not re.search(r" by \d+ ", clause):
-        return Intent("volume", _targets(clause), value=_number(clause))
+    if re.search(r" volume ", clause) and _level(clause) is not None and not re.search(r" by \d+ ", clause):
+        return Intent("volume", _targets(clause), value=_level(clause))
+    media = _media(clause, original)
+    if media:
+        return media
     relative = _relative(clause)
     if relative:
         return relative
     if _number(clause) is not None and re.search(r" (degrees|thermostat|heating|temperature|heat) ", clause):
-        return Intent("temperature", _targets(clause), value=_number(clause))
-    if re.search(r" (play|playing|stream|hear|queue up|let's have|i'd like|put on) ", clause):
-        query = _media_query(original)
-        names_a_device = _find_spans(normalise(query), _NOUNS) if query else re.search(r" (on|off) ", clause)
-        if not names_a_device:  # "i'd like the heater on" is no show
-            return Intent("media", _targets(clause), value=query)
+        return Intent("temperature", _targets(clause) or [Target()], value=_number(clause))
     color = next((c for c in _COLOR_WORDS if f" {c} " in clause), None)
     if color:
         return Intent("color", _targets(clause), value=color)
-    level = _number(clause)
-    if level is None and re.search(r" half ", clause):
-        level = 50
-    if level is None and re.search(r" full ", clause):
-        level = 100
+    level = _level(clause)
     if level is not None and re.search(r" (percent|brightness|bright|dim|half|full|at|to) ", clause):
         targets = _targets(clause)
         stepped = re.search(r" (up|down) to ", clause) and all(t.noun for t in targets)  # "turn the tv up to 60"
         return Intent("auto" if stepped else "brightness", targets, value=level)
-    if " put " in clause and not _find_spans(clause.split(" put ", 1)[1].split(" on ")[0] + " ", _NOUNS):
-        return Intent("media", _targets(clause), value=_media_query(original))
     if re.search(r" (off|kill|shut|power down|stop|cut|don't need|deactivate|disable) ", clause):
         return Intent("power", _targets(clause), value=False)
     if re.search(r" (on|start|fire up|power up|activate|enable|get .* going|boot up) ", clause):
@@ -283,31 +387,78 @@ def parse(utterance: str) -> list[Intent]:
     """Split the utterance into clauses that each carry an action and a target; parse each.
 
     A piece without its own action or target ("..., turn it off", "... and the lamp") stays
-    with the clause before it, joined by the separator it came with.
+    with the clause before it, joined by the separator it came with, except two follow-ups:
+    "and dim it to 20" (another kind of action on the same device: `it`) and "and the heater
+    in the bathroom too" (the same action on another device: `also`). Then, in order:
+    "in there" (also "in that room") is the room named last before it; a clause that only
+    says why ("it's stuffy in here", "the study's a bit dim": a state and no device) is
+    dropped beside a real request, whose unplaced devices prefer the room it names.
     """
     pieces = re.split(_SEPARATORS, utterance)
-    clauses: list[str] = []
+    clauses: list[list[str]] = []  # [text, how it refers back]
     for index in range(0, len(pieces), 2):
         segment, separator = pieces[index], pieces[index - 1] if index else ""
         if not segment.strip():
             if clauses:
-                clauses[-1] += separator
+                clauses[-1][0] += separator
             continue
-        if clauses and _complete(segment) and _complete(clauses[-1]):
-            clauses.append(segment)
+        follow = _follow_up(segment, clauses[-1][0]) if clauses and _complete(clauses[-1][0]) else None
+        if clauses and _complete(segment) and _complete(clauses[-1][0]):
+            clauses.append([segment, "own"])
+        elif follow:
+            clauses.append([segment, follow])
         elif clauses:
-            clauses[-1] += separator + segment
+            clauses[-1][0] += separator + segment
         else:
-            clauses.append(segment)
-    intents = [parse_clause(normalise(c), c) for c in clauses]
-    return [i for i in intents if i is not None]
+            clauses.append([segment, "own"])
+    intents: list[Intent] = []
+    last_room = None
+    for text, refers in clauses:
+        norm = normalise(text)
+        intent = parse_clause(norm, text)
+        previous = intents[-1] if intents else None
+        if refers == "it" and intent and previous:
+            intent.targets, intent.same_as = [copy.copy(t) for t in previous.targets], previous
+        elif refers == "also" and previous:
+            intent = dataclasses.replace(previous, targets=_targets(norm), reason=False, same_as=None)
+        if intent and last_room and re.search(r" (in|from|out of) there | in (that|the same) room ", norm):
+            for target in intent.targets:
+                if not (target.room or target.everything):
+                    target.room = last_room
+        rooms = _find_spans(norm, _ROOM_WORDS)
+        if rooms:
+            last_room = _room(rooms[0][2])
+        if intent:
+            intents.append(intent)
+    if any(not intent.reason for intent in intents):
+        why = next((t.room for i in intents if i.reason for t in i.targets if t.room), None)
+        intents = [intent for intent in intents if not intent.reason]
+        for target in (t for intent in intents for t in intent.targets):
+            if why and not (target.room or target.floor or target.everything or target.hint):
+                target.hint = why
+    return intents
+
+
+def _follow_up(segment: str, previous: str) -> str | None:
+    """How a piece without a complete request of its own continues the clause before it."""
+    norm = normalise(segment)
+    intent = parse_clause(norm, segment)
+    if intent is None:
+        return "also" if _find_spans(re.sub(r"@[a-z]+", " ", norm), _NOUNS) else None
+    if not re.search(r" (it|them) ", norm) or any(t.room or t.noun for t in intent.targets):
+        return None
+    before = parse_clause(normalise(previous), previous)
+    relative = {i.quantity for i in (intent, before) if i and i.value is None and i.quantity not in ("media", "timer")}
+    if before is None or len(relative) == 2 or (not relative and intent.quantity == before.quantity) or len(relative) == 1 and intent.quantity == "auto":
+        return None
+    return "it"
 
 
 def _complete(clause: str) -> bool:
     norm = normalise(clause)
     intent = parse_clause(norm, clause)
     named = any(t.room or t.noun or t.floor or t.everything for t in intent.targets) if intent else False
-    return intent is not None and (intent.quantity == "timer" or named)
+    return intent is not None and (intent.quantity in ("timer", "temperature") or intent.reason or named)
 
 
 # ---------------------------------------------------------------- the agent
@@ -330,22 +481,28 @@ class ReferenceAgent:
             return {"role": "assistant", "content": P.REPLY_CHITCHAT}
         if any(not intent.targets and intent.quantity != "timer" for intent in intents):
             return {"role": "assistant", "content": REPLY_UNCLEAR}
+        same = {i: next((k for k, other in enumerate(intents) if other is intent.same_as), None) for i, intent in enumerate(intents)}
         lookups = [
             _tool_call(f"find_{i}_{j}", "find_devices", _find_arguments(intent, target))
             for i, intent in enumerate(intents)
             for j, target in enumerate(intent.targets)
-            if f"find_{i}_{j}" not in results
+            if f"find_{i}_{j}" not in results and same[i] is None
         ]
         if lookups:
             return {"role": "assistant", "content": None, "tool_calls": lookups}
         resolved = []
         for i, intent in enumerate(intents):
             devices = []
+            if same[i] is not None:  # "it": the device the earlier action found
+                resolved.append(list(resolved[same[i]]))
+                continue
             for j, target in enumerate(intent.targets):
                 found = results[f"find_{i}_{j}"]
                 if isinstance(found, dict) and "error" in found:
                     room = target.room or "room"
                     return {"role": "assistant", "content": P.REPLY_NO_ROOM.format(room=room)}
+                if target.noun == "lamp":  # any lamp-like light, a plain lamp first
+                    found = sorted((d for d in found if "lamp" in d["name"]), key=lambda d: d["name"] not in KINDS["lamp"].names)
                 found = [d for d in found if _fits(intent, d)] or ([] if target.everything else found)
                 if target.hint and not target.everything:
                     found = sorted(found, key=lambda d: d["room"] != target.hint)
@@ -376,6 +533,7 @@ class ReferenceAgent:
                     reply = P.REPLY_UNSUPPORTED.format(name=device["name"], room=device["room"])
                     return {"role": "assistant", "content": reply}
                 calls.append(call)
+        calls = [call for n, call in enumerate(calls) if call not in calls[:n]]  # one request, never the same call twice
         tool_calls = [_tool_call(f"act_{n}", name, arguments) for n, (name, arguments) in enumerate(calls)]
         return {"role": "assistant", "content": None, "tool_calls": tool_calls}
 
@@ -388,10 +546,10 @@ def _find_arguments(intent: Intent, target: Target) -> dict:
     arguments = {}
     if target.room:
         arguments["room"] = target.room
-    if target.floor:
+    if target.floor and not target.room:  # a named room is on its own floor ("the downstairs tv and the bathroom light")
         arguments["floor"] = target.floor
     if target.noun:
-        arguments["query"] = "light" if target.noun in ("lights",) else target.noun
+        arguments["query"] = "light" if target.noun in ("lights", "lamp") else target.noun
     elif intent.quantity == "temperature":
         arguments["query"] = "thermostat"
     elif intent.quantity == "brightness" and not target.room:

@@ -4,6 +4,9 @@ Train, dev and test draw homes from separate RNG streams and never share a home 
 or an utterance; dev/test additionally use held-out templates, media queries, timer
 labels and chit-chat lines (see `phrasing.held_out`). Gold answers are written for
 dev/test only: the teacher has to earn the train labels.
+Besides one template per intent, requests also refer back inside themselves ("... and the
+lamp in there", "... and dim it to 20", "... and the heater too") and say why ("purifier on,
+it's stuffy in here"): `same_room`, `same_device`, `reasoned` and the floor reasons.
 """
 
 from __future__ import annotations
@@ -38,66 +41,79 @@ def room_phrase(rng: random.Random, room_name: str) -> str:
     return "the " + rng.choice(ROOMS[room_name].synonyms)
 
 
-def device_phrase(rng: random.Random, device: dict, context: dict) -> str:
-    """An unambiguous way to name a device in this home ("the lounge floor lamp")."""
+def device_phrase(rng: random.Random, device: dict, context: dict, placed: bool = False) -> str:
+    """An unambiguous way to name a device in this home ("the lounge floor lamp", "the tv
+    downstairs", "the kids' lamp", "the sofa lamp"); `placed`: always say its room."""
     kind = KINDS[device["kind"]]
     in_room = [d for d in context["devices"] if d["room"] == device["room"]]
     names = list(kind.names)
     if device["type"] == "light" and sum(d["type"] == "light" for d in in_room) == 1:
         names.append("light")
-    nicknames = P.NICKNAME_PHRASES.get(device["kind"], [])
-    if device["kind"] == "lamp" and device["room"] != "office":
-        nicknames = []  # "my desk lamp" prefers the office's lamp
+    nicknames = [] if device["kind"] == "lamp" else P.NICKNAME_PHRASES.get(device["kind"], [])
     name = rng.choice(names + nicknames[:1]) if nicknames and rng.random() < 0.3 else rng.choice(names)
     if name in nicknames[:1]:
         name = rng.choice(nicknames)
     room = rng.choice(ROOMS[device["room"]].synonyms)
+    if " " in room and "'" not in room and rng.random() < 0.05:
+        room = room.replace(" ", "")  # "livingroom"
     shapes = ["the {room} {name}", "the {name} in the {room}", "my {room} {name}", "the {room} {name}"]
-    if name != "light" and sum(d["kind"] == device["kind"] for d in context["devices"]) == 1:
+    shapes += P.OWNER_PHRASES.get(device["room"], [])
+    unique = sum(d["kind"] == device["kind"] for d in context["devices"]) == 1
+    if name != "light" and unique and not placed:
         shapes += ["the {name}", "the {name}"]
-    return rng.choice(shapes).format(room=room, name=name)
+    on_floor = [d for d in context["devices"] if d["floor"] == device["floor"] and d["kind"] == device["kind"]]
+    if name != "light" and not unique and len(on_floor) == 1 and not placed:
+        shapes += ["the {name} {floor}", "the {floor} {name}"]
+    lamps_here = [d["kind"] for d in in_room if d["kind"] in ("lamp", "floor_lamp")]
+    furniture = P.FURNITURE_LAMPS.get(device["room"], [])
+    if furniture and device["kind"] in lamps_here and (device["kind"] == "lamp" or "lamp" not in lamps_here) and rng.random() < 0.35:
+        name = rng.choice(furniture)
+        shapes = ["the {name} in the {room}"] if placed else ["the {name}", "my {name}", "the {name}"]
+    return rng.choice(shapes).format(room=room, name=name, floor=device["floor"])
 
 
 def _with(context: dict, capability: str, **state) -> list[dict]:
+    """The devices that can do `capability` (in this state); only `context["_only"]` when set."""
     return [
         d for d in context["devices"]
         if capability in d["capabilities"] and all(d["state"].get(k) == v for k, v in state.items())
+        and context.get("_only", d["id"]) == d["id"]
     ]
 
 
 # ---------------------------------------------------------------- single intents
 
 
-def power(rng, context, split) -> Draft | None:
-    device = rng.choice(context["devices"])
+def power(rng, context, split, phrase=device_phrase) -> Draft | None:
+    device = rng.choice(_with(context, "power"))
     on = device["state"]["power"] == "off" if rng.random() < 0.8 else rng.random() < 0.5
     tid, template = P.pick(rng, P.POWER_ON if on else P.POWER_OFF, split, "power_on" if on else "power_off")
-    return Draft(template.format(dev=device_phrase(rng, device, context)), [call("set_power", device=device["id"], on=on)], [tid])
+    return Draft(template.format(dev=phrase(rng, device, context)), [call("set_power", device=device["id"], on=on)], [tid])
 
 
-def brightness(rng, context, split) -> Draft | None:
+def brightness(rng, context, split, phrase=device_phrase) -> Draft | None:
     lights = _with(context, "brightness")
     if not lights:
         return None
     device = rng.choice(lights)
     level = rng.choice([5, 10, 15, 20, 25, 30, 40, 50, 50, 60, 70, 75, 80, 90, 100])
     tid, template = P.pick(rng, P.BRIGHTNESS, split, "brightness")
-    text = template.format(dev=device_phrase(rng, device, context), pct=P.percent(rng, level))
+    text = template.format(dev=phrase(rng, device, context), pct=P.percent(rng, level))
     return Draft(text, [call("set_brightness", device=device["id"], level=level)], [tid])
 
 
-def color(rng, context, split) -> Draft | None:
+def color(rng, context, split, phrase=device_phrase) -> Draft | None:
     lights = _with(context, "color")
     if not lights:
         return None
     device = rng.choice(lights)
     colour = rng.choice([c for c in COLORS if c != device["state"].get("color")])
     tid, template = P.pick(rng, P.COLOR, split, "color")
-    text = template.format(dev=device_phrase(rng, device, context), color=colour)
+    text = template.format(dev=phrase(rng, device, context), color=colour)
     return Draft(text, [call("set_color", device=device["id"], color=colour)], [tid], set(colour.split()))
 
 
-def temperature(rng, context, split) -> Draft | None:
+def temperature(rng, context, split, phrase=device_phrase) -> Draft | None:
     thermostats = _with(context, "temperature")
     if not thermostats:
         return None
@@ -105,23 +121,23 @@ def temperature(rng, context, split) -> Draft | None:
     celsius = rng.choice([c for c in range(16, 27) if c != device["state"]["temperature"]])
     tid, template = P.pick(rng, P.TEMPERATURE, split, "temperature")
     text = template.format(
-        dev=device_phrase(rng, device, context), room=room_phrase(rng, device["room"]), deg=P.degrees(rng, celsius)
+        dev=phrase(rng, device, context), room=room_phrase(rng, device["room"]), deg=P.degrees(rng, celsius)
     )
     return Draft(text, [call("set_temperature", device=device["id"], celsius=celsius)], [tid])
 
 
-def volume(rng, context, split) -> Draft | None:
+def volume(rng, context, split, phrase=device_phrase) -> Draft | None:
     players = _with(context, "volume")
     if not players:
         return None
     device = rng.choice(players)
     level = rng.choice([c for c in range(0, 101, 5) if c != device["state"]["volume"]])
     tid, template = P.pick(rng, P.VOLUME, split, "volume")
-    text = template.format(dev=device_phrase(rng, device, context), n=P.number(rng, level), pct=P.percent(rng, level))
+    text = template.format(dev=phrase(rng, device, context), n=P.number(rng, level), pct=P.percent(rng, level))
     return Draft(text, [call("set_volume", device=device["id"], level=level)], [tid])
 
 
-def media(rng, context, split) -> Draft | None:
+def media(rng, context, split, phrase=device_phrase) -> Draft | None:
     players = _with(context, "media")
     if not players:
         return None
@@ -132,12 +148,12 @@ def media(rng, context, split) -> Draft | None:
         tid, template = P.pick(rng, P.MEDIA, split, "media")
         if room_is_enough or "{room}" not in template:
             break
-    text = template.format(dev=device_phrase(rng, device, context), room=room_phrase(rng, device["room"]), query=query)
+    text = template.format(dev=phrase(rng, device, context), room=room_phrase(rng, device["room"]), query=query)
     return Draft(text, [call("play_media", device=device["id"], query=query)], [tid, qid], set(query.split()))
 
 
 def timer(rng, context, split) -> Draft | None:
-    n = rng.choice([1, 2, 3, 5, 5, 7, 8, 10, 10, 12, 15, 15, 20, 25, 30, 30, 40, 45, 60, 90])
+    n = rng.choice([1, 2, 3, 5, 5, 7, 8, 10, 10, 12, 15, 15, 20, 25, 30, 30, 40, 45, 60, 90, 90, 120, 180])
     tid, template = P.pick(rng, P.TIMER, split, "timer")
     lid, label = P.pick(rng, P.LABELS, split, "label")
     if "{n}" in template and n in (30, 60) and rng.random() < 0.5:
@@ -157,7 +173,58 @@ SINGLE_CALL: dict[str, Callable] = {
 
 
 def simple(rng, context, split) -> Draft | None:
+    if rng.random() < 0.2:
+        return reasoned(rng, context, split)
     return power(rng, context, split)
+
+
+def _reason_key(device: dict, on: bool) -> str | None:
+    kind, type_ = device["kind"], device["type"]
+    if type_ == "light":
+        return "light_on" if on else "light_off"
+    if on and kind in ("heater", "thermostat"):
+        return "warm"
+    if (on and kind == "fan") or (not on and kind == "heater"):
+        return "cool"
+    if on and kind == "air_purifier":
+        return "air"
+    if not on and type_ in ("tv", "speaker"):
+        return "quiet"
+    return None
+
+
+def reasoned(rng, context, split) -> Draft | None:
+    """A power request and why ("purifier on, it's stuffy in here"; "it's freezing in the
+    bathroom, put the heater on in there"): the answer is the request alone."""
+    device = rng.choice(context["devices"])
+    on = device["state"]["power"] == "off"
+    owner = P.OWNER_REASONS.get(device["room"])
+    tid, template = P.pick(rng, P.POWER_ON if on else P.POWER_OFF, split, "power_on" if on else "power_off")
+    if owner and not on and rng.random() < 0.5:  # "the kids are asleep, ... in their room"
+        rid, reason = P.pick(rng, owner, split, "owner_reason")
+        name = rng.choice(KINDS[device["kind"]].names)
+        dev = rng.choice([f"the {name} in their room", device_phrase(rng, device, context, placed=True)])
+        jid, joiner = P.pick(rng, P.REASONED[1:3], split, "owner_join")
+        text = joiner.format(reason=reason, action=template.format(dev=dev))
+        return Draft(text, [call("set_power", device=device["id"], on=on)], [tid, rid, jid], set(reason.split()))
+    key = _reason_key(device, on)
+    if key is None:
+        return None
+    rid, reason = P.pick(rng, P.REASONS[key], split, f"reason_{key}")
+    jid, joiner = P.pick(rng, P.REASONED, split, "reasoned")
+    reason_first = joiner.index("{reason}") < joiner.index("{action}")
+    if reason_first and "{where}" in reason and rng.random() < 0.6:
+        where = "in " + room_phrase(rng, device["room"])
+        names = list(KINDS[device["kind"]].names)
+        if device["type"] == "light" and sum(d["type"] == "light" for d in context["devices"] if d["room"] == device["room"]) == 1:
+            names.append("light")
+        name = rng.choice(names)
+        dev = rng.choice(["the {name}", "the {name} in there"]).format(name=name)  # one device of a kind a room (ids are room_kind)
+    else:
+        where = "in here"
+        dev = device_phrase(rng, device, context)
+    text = joiner.format(reason=reason.format(where=where), action=template.format(dev=dev))
+    return Draft(text, [call("set_power", device=device["id"], on=on)], [tid, rid, jid], set(re.findall(r"[a-z']+", reason)))
 
 
 def multiple(rng, context, split) -> Draft | None:
@@ -230,7 +297,7 @@ def indirect(rng, context, split) -> Draft | None:
 
 
 def parallel(rng, context, split) -> Draft | None:
-    kind = rng.choice(["floor", "floor", "room", "two_power", "two_intents", "two_intents"])
+    kind = rng.choice(["floor", "floor", "room", "two_power", "two_intents", "two_intents", "same_room", "same_device"])
     on = rng.random() < 0.5
     onoff = "on" if on else "off"
     if kind == "floor":
@@ -240,7 +307,16 @@ def parallel(rng, context, split) -> Draft | None:
             return None
         tid, template = P.pick(rng, P.ALL_LIGHTS, split, "all_lights")
         text = template.format(onoff=onoff, floor=floor)
-        return Draft(text, [call("set_power", device=d["id"], on=on) for d in lights], [tid])
+        templates = [tid]
+        if floor in ("downstairs", "upstairs") and not on and rng.random() < 0.3:  # "..., everyone's downstairs now"
+            rid, reason = P.pick(rng, P.FLOOR_REASONS, split, "floor_reason")
+            other = "upstairs" if floor == "downstairs" else "downstairs"
+            text, templates = f"{text}, {reason.format(floor=floor, other=other)}", [tid, rid]
+        return Draft(text, [call("set_power", device=d["id"], on=on) for d in lights], templates)
+    if kind == "same_room":
+        return same_room(rng, context, split)
+    if kind == "same_device":
+        return same_device(rng, context, split)
     if kind == "room":
         room = rng.choice(context["rooms"])["name"]
         devices = [d for d in context["devices"] if d["room"] == room]
@@ -265,6 +341,80 @@ def parallel(rng, context, split) -> Draft | None:
         return None
     jid, joiner = P.pick(rng, P.JOINERS, split, "join")
     return Draft(joiner.format(a=a.text, b=b.text), a.gold + b.gold, [jid, *a.templates, *b.templates], a.protected | b.protected)
+
+
+def _placed(rng, device, context):
+    return device_phrase(rng, device, context, placed=True)
+
+
+def _only(context: dict, device: dict) -> dict:
+    return {**context, "_only": device["id"]}
+
+
+def same_room(rng, context, split) -> Draft | None:
+    """Two actions in one room, the second "in there": "turn the tv off in the guest room and
+    switch the light off in there"."""
+    first = rng.choice(context["devices"])
+    others = [d for d in context["devices"] if d["room"] == first["room"] and d["id"] != first["id"]]
+    if not others:
+        return None
+    second = rng.choice(others)
+    a = rng.choice([power, brightness, color, temperature, volume])(rng, _only(context, first), split, phrase=_placed)
+    if a is None or not any(w in a.text for w in ROOMS[first["room"]].synonyms):
+        return None
+    names = list(KINDS[second["kind"]].names)
+    if second["type"] == "light" and sum(d["type"] == "light" for d in [first, *others]) == 1:
+        names.append("light")
+    hid, there = P.pick(rng, P.THERE, split, "there")
+    there = there.format(name=rng.choice(names))
+    b = rng.choice([power, brightness, color, volume])(rng, _only(context, second), split, phrase=lambda *_: there)
+    if b is None:
+        return None
+    jid, joiner = P.pick(rng, P.SAME_ROOM_JOINERS, split, "same_room")
+    return Draft(joiner.format(a=a.text, b=b.text), a.gold + b.gold, [jid, hid, *a.templates, *b.templates], a.protected | b.protected)
+
+
+def same_device(rng, context, split) -> Draft | None:
+    """Two kinds of action on one device, the second on "it": "set the strip to purple and dim it to 20"."""
+    device = rng.choice([d for d in context["devices"] if {"brightness", "color", "volume", "media"} & set(d["capabilities"])] or [None])
+    if device is None:
+        return None
+    follow = [q for q in ("brightness", "color", "volume", "media") if q in device["capabilities"]]
+    on_first = device["state"]["power"] == "off" and rng.random() < 0.6
+    only = _only(context, device)
+    if on_first:  # "switch on the tv and put the news on it"
+        tid, template = P.pick(rng, P.POWER_ON, split, "power_on")
+        a = Draft(template.format(dev=device_phrase(rng, device, context)), [call("set_power", device=device["id"], on=True)], [tid])
+        quantity = rng.choice(follow)
+    else:  # "make the lamp blue and turn it on"
+        quantity = rng.choice(follow)
+        a = SINGLE_CALL[quantity](rng, only, split)
+        if a is None or len(follow) < 2 and device["state"]["power"] == "on":
+            return None
+        rest = [q for q in follow if q != quantity]
+        quantity = "power" if device["state"]["power"] == "off" else rng.choice(rest)
+    fid, template = P.pick(rng, P.IT_FOLLOW_UPS[quantity], split, f"it_{quantity}")
+    values = {"pct": None, "color": None, "n": None, "query": None}
+    if quantity == "power":
+        gold = call("set_power", device=device["id"], on=True)
+    elif quantity == "brightness":
+        level = rng.choice([10, 20, 25, 30, 40, 50, 60, 70, 75, 80, 90, 100])
+        values["pct"], gold = P.percent(rng, level), call("set_brightness", device=device["id"], level=level)
+    elif quantity == "color":
+        colour = rng.choice([c for c in COLORS if c not in (device["state"].get("color"), *[g["arguments"].get("color") for g in a.gold])])
+        values["color"], gold = colour, call("set_color", device=device["id"], color=colour)
+    elif quantity == "volume":
+        level = rng.choice([c for c in range(0, 101, 5) if c != device["state"]["volume"]])
+        values["n"], gold = P.number(rng, level), call("set_volume", device=device["id"], level=level)
+    else:
+        qid, query = P.pick(rng, P.QUERIES, split, "query")
+        values["query"], gold = query, call("play_media", device=device["id"], query=query)
+    if any(g["name"] == gold["name"] for g in a.gold):
+        return None
+    jid, joiner = P.pick(rng, P.IT_JOINERS, split, "it_join")
+    text = joiner.format(a=a.text, b=template.format(**values))
+    protected = a.protected | set((values["color"] or "").split()) | set((values["query"] or "").split())
+    return Draft(text, a.gold + [gold], [jid, *a.templates, fid], protected)
 
 
 def irrelevance(rng, context, split) -> Draft | None:

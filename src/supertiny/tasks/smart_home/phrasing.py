@@ -15,7 +15,21 @@ Conventions shared by the generator's gold and the reference teacher (`agent.py`
   it on first if it is off: that is the whole answer), too bright dims it, too loud/can't
   hear change the volume, stuffy/stale air switches the air purifier on;
 - nicknames (`NICKNAMES`) name a device kind, some with the room they usually stand in
-  ("the big light" is a ceiling light, "my desk lamp" a lamp, preferably the office one);
+  ("the big light" is a ceiling light, "the strip" an led strip, "the music" a speaker,
+  "my desk lamp" a lamp, preferably the office one); "lamp" is any lamp-like light (a lamp,
+  else a floor lamp), and a lamp named by its furniture (`FURNITURE_LAMPS`: "the sofa lamp")
+  is one of that room's; a room may be named by who it belongs to (`ROOM_OWNERS`: "the kids'
+  lamp", "their room" after "the kids are asleep"), run together ("livingroom"), and a
+  device by its floor ("the tv downstairs") where it is the only one of its kind there;
+- how a device is ("the tv's a bit loud", "a bit dim", "too quiet") and a bare direction
+  ("the music up a bit") are relative requests; "more light from", "less heat in" too;
+- one request refers back inside itself: "in there" is the room named before it, "it" the
+  device of the action before ("set the strip to purple and dim it to 20": two calls), and
+  "and the heater in the bathroom too" repeats the action on another device; a clause that
+  only says why (`REASONS`: "it's stuffy in here" beside "purifier on") adds no call, and
+  the devices of the request prefer the room it names; the floor a request is about is the
+  first it names ("lights off upstairs, everyone's downstairs now"); no call is answered twice;
+- durations in hours ("an hour and a half") are minutes (`_IN_HOURS`);
 - a place no home of this task has (`NOT_ROOMS`: "the garden lights") gets the no-room reply,
   thanks and small talk the not-about-the-home reply.
 """
@@ -75,8 +89,16 @@ def minutes(rng: random.Random, n: int) -> str:
         return "half an hour"
     if n == 60 and rng.random() < 0.5:
         return rng.choice(["an hour", "one hour"])
+    if n in _IN_HOURS and rng.random() < 0.5:
+        return rng.choice(_IN_HOURS[n])
     return rng.choice(["{} minutes", "{} mins", "{} min"]).format(number(rng, n))
 
+
+# Durations people say in hours or quarters (the teacher reads them back as minutes).
+_IN_HOURS = {
+    15: ["a quarter of an hour"], 45: ["three quarters of an hour"], 90: ["an hour and a half", "one and a half hours", "1.5 hours"],
+    120: ["two hours", "2 hours"], 180: ["three hours", "3 hours"],
+}
 
 POWER_ON = [
     "turn on {dev}", "switch on {dev}", "turn {dev} on", "{dev} on", "power up {dev}",
@@ -116,6 +138,9 @@ MEDIA = [
     "play {query} on {dev}", "put {query} on {dev}", "i want to hear {query} on {dev}", "stream {query} on {dev}",
     "play {query} in {room}", "start playing {query} on {dev}", "can you play {query} on {dev}", "{dev}, play {query}",
     "queue up {query} on {dev}", "put on {query} in {room}", "let's have {query} on {dev}", "i'd like {query} on {dev}",
+    # "put X on", "stick X on", "can I get X on": the same verbs that switch a device on, with a show
+    "put {query} on in {room}", "stick {query} on {dev}", "whack {query} on {dev}",
+    "can i get {query} on {dev}", "put {query} on {dev} for me", "pop {query} on in {room}",
 ]
 TIMER = [
     "set a timer for {mins}", "timer {mins}", "start a {n} minute timer", "remind me in {mins}",
@@ -183,6 +208,32 @@ QUIETER += [
     ("{dev} a tad quieter", "small"), ("turn {dev} down a notch", "small"), ("{dev} is too loud", "small"),
     ("{dev} loads quieter", "big"), ("{dev} is so loud, way down please", "big"), ("turn {dev} down a little bit", "small"),
 ]
+# A device and a direction with no verb ("the music up a bit"), how a room or device is
+# ("a bit quiet", "a bit loud", "a bit dim"), more or less of what it gives ("more light from").
+WARMER += [
+    ("{dev} up a bit", "small"), ("a bit more heat in {room}", "small"), ("{dev} up a lot", "big"),
+    ("more heat in {room} please", "small"), ("{dev} up by {k}", "given"), ("could i have a bit more heat in {room}", "small"),
+]
+COOLER += [
+    ("{dev} down a bit", "small"), ("a bit less heat in {room}", "small"), ("{dev} down a lot", "big"),
+    ("less heating in {room} please", "small"), ("{dev} down by {k}", "given"), ("{dev} down a notch", "small"),
+]
+BRIGHTER += [
+    ("{dev} up a bit", "small"), ("a bit more light from {dev}", "small"), ("{dev} is a bit dim", "small"),
+    ("more light from {dev} please", "small"), ("{dev} up a lot", "big"), ("{dev} is way too dim", "big"),
+]
+DIMMER += [
+    ("{dev} down a bit", "small"), ("a bit less light from {dev}", "small"), ("dim {dev} a touch", "small"),
+    ("less light from {dev} please", "small"), ("{dev} down a lot", "big"), ("{dev} is far too bright", "big"),
+]
+LOUDER += [
+    ("{dev} up a bit", "small"), ("{dev} is a bit quiet", "small"), ("{dev} is too quiet", "small"),
+    ("a bit more volume on {dev}", "small"), ("{dev} up a lot", "big"), ("{dev}'s far too quiet", "big"),
+]
+QUIETER += [
+    ("{dev} down a bit", "small"), ("{dev} is a bit loud", "small"), ("{dev}'s a little loud", "small"),
+    ("a bit less volume on {dev}", "small"), ("{dev} down a lot", "big"), ("{dev} is really loud", "big"),
+]
 # Steps the task defines for relative requests (the teacher's instructions state them too).
 STEPS = {"temperature": {"small": 1, "big": 3}, "brightness": {"small": 10, "big": 30}, "volume": {"small": 10, "big": 30}}
 BIG_WORDS = r" (a lot|much|way|lot|lots|loads|heaps|crank it|really|massively|tons|far) "
@@ -205,24 +256,35 @@ INDIRECT = [
 # ("@slug" prefers that room's device). The generator uses the plain-word ones in `NICKNAME_PHRASES`.
 NICKNAMES = [
     (r"(big|top|overhead|main|ceiling) lights?", "ceiling light"),
-    (r"(desk|work) (lamp|light)", "@office lamp"),
+    (r"(desk|work|reading) (lamp|light)|(lamp|light) (on|by) (the|my) desk", "@office lamp"),
     (r"(bedside|nightstand) (lamp|light)|(lamp|light) (by|next to|beside) (the|my) bed", "@bedroom lamp"),
-    (r"(lamp|light) (by|next to|beside|near|behind) (the|my) (sofa|couch|settee|armchair)|(sofa|couch) lamp", "@living lamp"),
+    (r"(lamp|light) (by|next to|beside|near|behind) (the|my) (sofa|couch|settee|armchair)|(sofa|couch|settee) lamp", "@living lamp"),
     (r"(standing|tall|corner|standard) lamp", "floor lamp"),
-    (r"leds|led lights?|strip lights?|light strip|fairy lights|mood lights?|lightstrip|led strip lights?", "led strip"),
-    (r"(the|my) music|radio(?! \d)|stereo|sound system|bluetooth speaker", "speaker"),
-    (r"telly|tele|tv set|teevee|tellie", "tv"),
+    (r"leds|led lights?|strip lights?|light strip|fairy lights|mood lights?|lightstrip|led strip lights?|(?<!led )(?<!light )strip", "led strip"),
+    (r"(the|my) music|music|radio(?! \d)|stereo|sound system|bluetooth speaker", "speaker"),
+    (r"telly|tele|tv set|teevee|tellie|television", "tv"),
     (r"central heating|radiators?|(?<=the )heat(?! up)|(?<=my )heat(?! up)", "heating"),
     (r"espresso machine|coffee machine|coffeemaker", "coffee maker"),
     (r"air filter|air cleaner|air purifier|purifier", "air purifier"),
     (r"electric heater|fan heater|space heater|heater", "heater"),
 ]
 NICKNAME_PHRASES = {
-    "ceiling_light": ["big light", "top light"], "lamp": ["desk lamp"], "floor_lamp": ["standing lamp", "tall lamp"],
-    "led_strip": ["leds", "fairy lights", "strip lights"], "speaker": ["radio", "stereo"],
+    "ceiling_light": ["big light", "top light", "main light"], "lamp": ["desk lamp"], "floor_lamp": ["standing lamp", "tall lamp"],
+    "led_strip": ["leds", "fairy lights", "strip lights", "strip", "light strip"], "speaker": ["radio", "stereo", "music"],
     "tv": ["telly", "tv set"], "thermostat": ["heating", "central heating", "radiators"],
     "coffee_maker": ["espresso machine"], "air_purifier": ["air filter"], "heater": ["electric heater"],
 }
+# Lamps named by the furniture they stand by, and the room that furniture is in: the
+# generator names a lamp-like light (lamp, floor lamp) of that room this way, and the teacher
+# reads "lamp" as any lamp-like light, the plain lamp first.
+FURNITURE_LAMPS = {
+    "office": ["desk lamp", "lamp on the desk", "reading lamp"],
+    "bedroom": ["bedside lamp", "lamp next to the bed", "lamp by my bed"],
+    "living room": ["sofa lamp", "lamp by the sofa", "lamp next to the couch", "couch lamp"],
+}
+# Rooms named by who sleeps or stays there: "the kids' lamp", "their room" after "the kids are asleep".
+ROOM_OWNERS = {"kids room": ["kids", "kid", "children", "child", "baby"], "guest room": ["guests", "guest"]}
+
 # Places people name that no home of this task has.
 NOT_ROOMS = ["garden", "back garden", "patio", "porch", "basement", "attic", "balcony", "backyard", "yard", "driveway",
              "conservatory", "utility room", "laundry room", "cellar", "shed", "terrace", "gym", "sunroom", "pantry", "games room"]
@@ -241,13 +303,52 @@ EVERYTHING_IN_ROOM = [
 TWO_DEVICES_POWER = [
     "turn {onoff} {dev} and {dev2}", "switch {dev} and {dev2} {onoff}", "{dev} and {dev2} {onoff} please",
     "turn {onoff} {dev} as well as {dev2}", "{onoff} with {dev} and {dev2}", "both {dev} and {dev2} {onoff}",
+    # the second device after the first one's action: the same action ("and the heater too")
+    "{dev} {onoff} and {dev2} too", "turn {onoff} {dev}, and {dev2} as well", "switch {onoff} {dev}, {dev2} too",
+    "{dev} {onoff}, and {dev2} too please", "turn {dev} {onoff} and {dev2} as well", "{dev} {onoff} and also {dev2}",
 ]
+# Follow-ups that refer back inside one request, after a first action ({a}):
+# "in there" is the room {a} named ({dev2} is "the lamp in there"); "it" is {a}'s device.
+SAME_ROOM_JOINERS = ["{a} and {b}", "{a}, then {b}", "{a}, and {b}", "{a}. {b}", "{a} and also {b}", "{a}, {b} too"]
+THERE = ["the {name} in there", "the {name} in there", "the {name} in that room"]
+IT_FOLLOW_UPS = {
+    "power": ["turn it on", "switch it on", "put it on", "get it on", "turn it on first", "switch it on please"],
+    "brightness": ["dim it to {pct}", "set it to {pct}", "put it at {pct}", "set it at {pct} brightness", "make it {pct} bright", "bring it to {pct}"],
+    "color": ["make it {color}", "turn it {color}", "change it to {color}", "set it to {color}", "switch it to {color}", "make it go {color}"],
+    "volume": ["set it to volume {n}", "turn it to volume {n}", "put it on volume {n}", "volume {n} on it", "set the volume on it to {n}", "put it at volume {n}"],
+    "media": ["play {query} on it", "put {query} on it", "stick {query} on it", "stream {query} on it", "play {query} on it please", "queue up {query} on it"],
+}
+IT_JOINERS = ["{a} and {b}", "{a}, then {b}", "{a}, and {b}", "{a} and then {b}", "{a}, {b}", "{a}. {b}"]
+
+# Why a request is made, said beside it ("it's stuffy in here"): the request alone is the
+# answer (the teacher drops a clause that only states how a room is when another asks for
+# something, and places the request's devices in the room it names). Keys: what the request does.
+REASONS = {
+    "light_on": ["it's too dark {where}", "i can't see a thing {where}", "it's pitch black {where}", "it's getting dark {where}"],
+    "light_off": ["it's too bright {where}", "it's way too bright {where}", "it's so bright {where}"],
+    "warm": ["it's freezing {where}", "it's so cold {where}", "brr, it's chilly {where}", "it's way too cold {where}"],
+    "cool": ["it's boiling {where}", "it's way too hot {where}", "it's roasting {where}", "it's so warm in here"],
+    "air": ["it's stuffy {where}", "the air is stale {where}", "it smells musty {where}", "it's so stuffy {where}"],
+    "quiet": ["it's too loud {where}", "it's so loud {where}", "it's way too loud {where}"],
+}
+REASONED = ["{action}, {reason}", "{reason}, {action}", "{reason}. {action}", "{action}. {reason}", "{reason}, so {action}", "{reason}; {action}"]
+# Why the lights on a floor go off: the floor it names comes after the one the request is about.
+FLOOR_REASONS = ["everyone's {other} now", "we're all {other}", "i'm {other} now", "nobody's {floor} any more", "we're {other} tonight", "we've all gone {other}"]
+# People whose room it is: "the kids' lamp", "their room" after "the kids are asleep".
+OWNER_REASONS = {
+    "kids room": ["the kids are asleep", "the kids are in bed", "the children are sleeping", "the kids have gone to bed"],
+    "guest room": ["our guests are asleep", "the guests have gone to bed", "our guests are out", "the guests are sleeping"],
+}
+OWNER_PHRASES = {"kids room": ["the kids' {name}", "the children's {name}", "the kids {name}"], "guest room": ["the guests' {name}", "the guest {name}"]}
 JOINERS = ["{a} and {b}", "{a}, then {b}", "{a} and also {b}", "{a}. {b}", "{a}, and {b}", "{a} plus {b}"]
 
 QUERIES = [
     "jazz", "the news", "lo-fi beats", "classical music", "rock music", "the beatles", "taylor swift",
     "bbc radio 4", "cartoons", "the weather forecast", "chill music", "a cooking show", "the football",
     "miles davis", "a nature documentary", "pop hits", "white noise", "a true crime podcast",
+    # radio stations, podcasts and programmes by name
+    "radio 1", "smooth radio", "the shipping forecast", "a history podcast", "the cricket", "absolute radio",
+    "match of the day", "the morning show", "country music radio", "a comedy podcast", "bluey", "the golf",
 ]
 LABELS = ["pasta", "eggs", "laundry", "pizza", "tea", "oven", "cake", "rice", "bread", "roast", "nap", "homework"]
 CHITCHAT = [

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 
+from supertiny.tasks.smart_home import phrasing as P
 from supertiny.tasks.smart_home.home import (
     CAPABILITY_OF_FUNCTION,
     COLORS,
@@ -159,7 +160,7 @@ _TYPE_EVIDENCE = {
     "thermostat": ("heat", "warm", "cool", "cold", "hot", "temperature", "degree", "freezing", "boiling", "chilly", "radiator", "roasting"),
     "speaker": ("play", "hear", "stream", "queue", "music", "volume", "loud", "quiet", "soft", "pump", "radio", "stereo"),
     "tv": ("play", "hear", "stream", "queue", "volume", "loud", "quiet", "soft", "pump", "telly"),
-    "light": ("light", "lamp", "bright", "dim", "dark", "leds", "see"),
+    "light": ("light", "lamp", "bright", "dim", "dark", "leds", "see", "strip"),
     "air_purifier": ("stuffy", "stale", "musty", "smell", "air"),
     "coffee_maker": ("coffee", "espresso"),
     "heater": ("heater",),
@@ -211,10 +212,21 @@ def evidence_problems(utterance: str, context: dict, calls: list[dict]) -> list[
             continue
         named = _named(text, call, device)
         unique = sum(d["kind"] == device["kind"] for d in context["devices"]) == 1
-        placed = unique or any(_mentions(text, f" {synonym} ") for synonym in ROOMS[device["room"]].synonyms)
+        on_floor = sum(d["kind"] == device["kind"] and d["floor"] == device["floor"] for d in context["devices"]) == 1
+        placed = unique or _room_named(text, device["room"]) or (on_floor and _mentions(text, f" {device['floor']} "))
         if not (named and placed):
             problems.append("unmentioned_device")
     return problems
+
+
+def _room_named(text: str, room: str) -> bool:
+    """Whether the request names the room: a synonym (also run together: "livingroom"), who it
+    belongs to ("the kids' lamp"), or the furniture of a lamp there ("the sofa lamp")."""
+    synonyms = ROOMS[room].synonyms
+    words = [*synonyms, *(s.replace(" ", "").replace("'", "") for s in synonyms if " " in s), *P.FURNITURE_LAMPS.get(room, [])]
+    owners = P.ROOM_OWNERS.get(room, [])
+    return any(_mentions(text, f" {word} ") for word in words) or any(
+        re.search(rf" {owner}('s|s'|')? ", text) for owner in owners)
 
 
 def _named(text: str, call: dict, device: dict) -> bool:
@@ -228,7 +240,7 @@ def _named(text: str, call: dict, device: dict) -> bool:
 
 def _scope_problems(text: str, context: dict, calls: list[dict]) -> list[str]:
     places = _SCOPE_WORDS.sub(" ", text)  # "all" is one typo from "hall": the scope words name no place
-    rooms = {name for name, room in ROOMS.items() if any(_mentions(places, f" {synonym} ") for synonym in room.synonyms)}
+    rooms = {name for name in ROOMS if _room_named(places, name)}
     floors = {floor for floor in ("upstairs", "downstairs") if _mentions(text, f" {floor} ")}
     # "switch off all of the bedroom" names a place and no kind: everything there. Exact words
     # (or plurals) here: one typo away, "right" would name a light
@@ -242,7 +254,9 @@ def _scope_problems(text: str, context: dict, calls: list[dict]) -> list[str]:
             continue
         named = every_kind or _named(text, call, device)
         only_of_type = sum(d["type"] == device["type"] for d in context["devices"]) == 1
-        placed = (not rooms and not floors) or device["room"] in rooms or device["floor"] in floors or (only_of_type and _named(text, call, device))
+        only_of_kind = sum(d["kind"] == device["kind"] for d in context["devices"]) == 1 and any(
+            _mentions(text, f" {name} ") for name in KINDS[device["kind"]].names)  # "the upstairs speaker ... and the led strip"
+        placed = (not rooms and not floors) or device["room"] in rooms or device["floor"] in floors or (only_of_type and _named(text, call, device)) or only_of_kind
         if not (named and placed):
             problems.append("out_of_scope_device")
     return problems
