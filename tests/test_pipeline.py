@@ -82,7 +82,16 @@ def test_every_model_is_scored_on_the_hand_written_set_which_nothing_trains_on(p
         assert {"handwritten_exact_match", "handwritten_parse_rate", *(f"handwritten_exact_match_{c}" for c in CATEGORIES)} <= set(metrics)
         assert not [key for key in metrics if key.startswith("handwritten_") and "latency" in key]
         assert [r["split"] for r in rows(f"data/eval/{name}.jsonl")] == ["test"] * 20 + ["handwritten"] * 25
-    assert json.loads((project / "metrics/eval/teacher.json").read_text())["handwritten_exact_match"] == 0.8
+    # the teacher's figure on the set is what its reference rules answer to those rows, scored here on their own
+    from supertiny.score import exact_match
+    from supertiny.tasks import get_task
+    from supertiny.teacher.loop import run_tool_loop
+    from supertiny.teacher.reference import ReferenceBackend
+
+    task, by_id = get_task("smart_home"), {r["id"]: r for r in hand}
+    scored = [r["id"] for r in rows("data/eval/teacher.jsonl") if r["split"] == "handwritten"]
+    right = [exact_match(run_tool_loop(ReferenceBackend(task), task, by_id[i], 6).final, by_id[i]["gold"]) for i in scored]
+    assert json.loads((project / "metrics/eval/teacher.json").read_text())["handwritten_exact_match"] == pytest.approx(sum(right) / len(right), abs=1e-4)
     trained = {normal_text(r["input"]) for path in ("data/task/train.jsonl", "data/task/dev.jsonl", "data/traces/train.jsonl",
                                                     "data/traces/dev.jsonl", "data/judged/accepted.jsonl") for r in rows(path)}
     assert not trained & {normal_text(r["input"]) for r in hand}

@@ -107,11 +107,14 @@ def test_a_scaled_down_half_billion_student_goes_through_sft_pruning_export_and_
     saved = json.loads((tmp_path / "pruned" / "config.json").read_text())
     assert (saved["num_attention_heads"], saved["num_key_value_heads"], saved["head_dim"]) == (heads_per_group * kv_heads, kv_heads, head_dim)
     reloaded, _ = load_model(tmp_path / "pruned")
-    example = splits["test"][0]
-    ids = prompt_ids(tokenizer, task, example)
     with torch.no_grad():
+        # the first of a few requests on which this briefly trained model does not repeat one token
+        for example in splits["test"][:8]:
+            ids = prompt_ids(tokenizer, task, example)
+            expected = pruned.generate(torch.tensor([ids]), max_new_tokens=16, do_sample=False)[0, len(ids):].tolist()
+            if len(set(expected)) > 2:
+                break
         torch.testing.assert_close(reloaded.eval()(torch.tensor([ids])).logits, pruned.eval()(torch.tensor([ids])).logits)
-        expected = pruned.generate(torch.tensor([ids]), max_new_tokens=16, do_sample=False)[0, len(ids):].tolist()
 
     # int8 export with the genai builder; it generates what PyTorch generates
     deployed = tmp_path / "deployed"
@@ -136,7 +139,7 @@ def test_a_scaled_down_half_billion_student_goes_through_sft_pruning_export_and_
         reference = pruned(torch.tensor([ids])).logits[0].numpy()
     exported = np.asarray(genai.logits(ids))
     assert min(np.corrcoef(a, b)[0, 1] for a, b in zip(reference, exported)) > 0.995
-    sequences = answer_sequences(tokenizer, task, splits["test"][:3])
+    sequences = answer_sequences(tokenizer, task, splits["test"][:10])
     assert top1_agreement(torch_logits(pruned, sequences), [genai.logits(s)[start - 1 : -1] for s, start in sequences]) >= 0.9
 
     # evaluate loads it like the evaluate stage does
