@@ -132,8 +132,9 @@ def test_batch_mode_sends_each_round_as_one_batch_at_half_price_and_a_rerun_pays
     assert server.requests("any") == paid and len(server.batches) == batches, "the rerun sent nothing"
     assert again.counters()["requests_sent"] == 0 and "batches_sent" not in again.counters()
     counters = backend.counters()
-    # every round is one batch; the two failed lines went into the next rounds' batches, or one more after the last
-    assert rounds <= batches == counters["batches_sent"] <= rounds + 1
+    # every round is one batch; a failed line is asked again in the next batch, which holds its
+    # loop back a round: two failures add at most two batches (one if they hit different loops)
+    assert rounds <= batches == counters["batches_sent"] <= rounds + 2
     assert paid == counters["requests_sent"] == sum(t["usage"]["requests"] for t in traces) + 2
     assert counters["failures_server_error"] == 1 and counters["failures_bad_response"] == 1 and counters["retries"] == 2
     assert len(ResponseCache(tmp_path / "cache")) == paid - 2, "the failed lines were never cached"
