@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import json
 
-from supertiny.tool_format import Answer, Change
+from supertiny.tool_format import Answer, Change, is_number
 
 
 def student_answer(trace: dict) -> Answer:
@@ -25,9 +25,9 @@ def student_answer(trace: dict) -> Answer:
     return [_with_changes(call, reads) for call in final] if reads else final
 
 
-def _numbers_read(messages: list[dict]) -> list[tuple[set, str, int | float]]:
-    """(the string arguments of a lookup, the number's field, the number), for every helper
-    result that is an object holding exactly one number."""
+def _numbers_read(messages: list[dict]) -> list[tuple[set, int | float]]:
+    """(the string arguments of a lookup, the number it answered), for every helper result
+    that is an object holding exactly one number."""
     asked = {}
     for message in messages:
         for call in message.get("tool_calls") or []:
@@ -45,27 +45,23 @@ def _numbers_read(messages: list[dict]) -> list[tuple[set, str, int | float]]:
             result = json.loads(message.get("content") or "")
         except (json.JSONDecodeError, TypeError):
             continue
-        numbers = [(k, v) for k, v in result.items() if _is_number(v)] if isinstance(result, dict) else []
+        numbers = [v for v in result.values() if is_number(v)] if isinstance(result, dict) else []
         if len(numbers) == 1 and asked[message["tool_call_id"]]:
-            reads.append((asked[message["tool_call_id"]], *numbers[0]))
+            reads.append((asked[message["tool_call_id"]], numbers[0]))
     return reads
 
 
-def _with_changes(call: dict, reads: list[tuple[set, str, int | float]]) -> dict:
+def _with_changes(call: dict, reads: list[tuple[set, int | float]]) -> dict:
     """The call with its number argument rewritten as a change from the value read about the
     things the call names (its string arguments), when the call has one number argument and
     exactly one read matches it."""
     names = {v for v in call["arguments"].values() if isinstance(v, str)}
-    matching = [number for about, _, number in reads if about <= names]
-    numbers = [key for key, value in call["arguments"].items() if _is_number(value)]
+    matching = [number for about, number in reads if about <= names]
+    numbers = [key for key, value in call["arguments"].items() if is_number(value)]
     if len(matching) != 1 or len(numbers) != 1 or type(call["arguments"][numbers[0]]) is not type(matching[0]):
         return call
     current, key = matching[0], numbers[0]
     return {"name": call["name"], "arguments": {**call["arguments"], key: Change(current, call["arguments"][key] - current)}}
-
-
-def _is_number(value) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool)
 
 
 def with_student_golds(examples: list[dict], traces: list[dict]) -> list[dict]:

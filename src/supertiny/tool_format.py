@@ -134,15 +134,16 @@ def _read_value(line: str, pos: int):
     if match and match.group() not in _RESERVED:
         return match.group(), match.end()
     value, end = _read_json(line, pos)
-    if _is_number(value) and end is not None and end < len(line) and line[end] in "+-":
+    if is_number(value) and end is not None and end < len(line) and line[end] in "+-":
         step, step_end = _read_json(line, end + 1)
-        if not _is_number(step) or line[end + 1] == "-":
+        if not is_number(step) or line[end + 1] == "-":
             return None, None
         return Change(value, step if line[end] == "+" else -step), step_end
     return value, end
 
 
-def _is_number(value) -> bool:
+def is_number(value) -> bool:
+    """A JSON number: int or float, not a bool."""
     return isinstance(value, (int, float)) and not isinstance(value, bool)
 
 
