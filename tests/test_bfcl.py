@@ -169,3 +169,31 @@ def test_the_replay_teacher_tells_the_same_words_with_other_tools_apart():
     replay = ReplayBackend(task, [a, b])
     assert replay.complete(task.teacher_messages(a), tools_a)[0]["tool_calls"][0]["function"]["name"] == "uber_ride"
     assert replay.complete(task.teacher_messages(b), tools_b)[0]["content"] == NO_CALL_REPLY
+
+
+def test_bfcl_report_pools_the_overall_interval_only_where_bfcls_mean_is_the_pooled_one():
+    from supertiny.errors import SupertinyError
+    from supertiny.bfcl_report import bfcl_report
+
+    sizes = {"simple_python": 4, "multiple": 2, "parallel": 2, "parallel_multiple": 2, "irrelevance": 2}
+    rows = [{"id": f"{c}_{i}", "category": c} for c, n in sizes.items() for i in range(n)]
+    right = {"base": set(), "sft": {"simple_python_0", "multiple_0"}, "deployed": {r["id"] for r in rows}}
+    scored = {name: [{**row, "official_correct": row["id"] in ids} for row in rows] for name, ids in right.items()}
+    metrics = {name: {f"bfcl_{c}": sum(r["official_correct"] for r in scored[name] if r["category"] == c) / n for c, n in sizes.items()}
+               for name in right}
+    for name in metrics:
+        metrics[name]["bfcl_non_live_ast"] = sum(metrics[name][f"bfcl_{c}"] for c in sizes if c != "irrelevance") / 4
+    report = bfcl_report(metrics, scored, {"bfcl": {"test_per_category": None}, "sft": {"max_steps": 80}})
+    assert report["models"]["sft"] == {**{f"{c}": metrics["sft"][f"bfcl_{c}"] for c in sizes}, "overall": 0.1875}
+    assert report["examples"] == sizes and report["params"]["sft.max_steps"] == 80 and report["params"]["prune.max_steps"] is None
+    base_to_sft = report["changes"][0]
+    assert (base_to_sft["before"], base_to_sft["after"]) == ("base", "sft")
+    assert base_to_sft["multiple"]["change"] == 0.5 and base_to_sft["parallel"]["change"] == 0.0
+    assert "overall" not in base_to_sft  # simple_python is twice as large: pooling would not be BFCL's unweighted mean
+
+    equal = {row["id"] for row in rows} - {"simple_python_2", "simple_python_3"}
+    report = bfcl_report(metrics, {name: [row for row in scored[name] if row["id"] in equal] for name in scored}, {})
+    assert report["changes"][1]["overall"]["change"] == 1.0 and report["examples"]["simple_python"] == 2
+
+    with pytest.raises(SupertinyError, match="no BFCL scores for deployed"):
+        bfcl_report({**metrics, "deployed": {"exact_match": 0.5}}, scored, {})

@@ -5,6 +5,8 @@ category by bfcl-eval's own checker."""
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 
 import pytest
 import yaml
@@ -59,3 +61,24 @@ def test_bfcl_runs_the_whole_graph_scored_by_its_own_checker(bfcl_project):
         for category in TEST_CATEGORIES:
             verdicts = [row["official_correct"] for row in rows if row["category"] == category]
             assert scores[f"bfcl_{category}"] == round(sum(verdicts) / len(verdicts), 4), (name, category)
+
+
+def test_bfcl_report_lays_out_the_run_as_scored_and_names_a_run_without_scores(bfcl_project):
+    root = bfcl_project
+    run(["supertiny", "bfcl-report", "--output", "reports/bfcl.json"], root)
+    report = json.loads((root / "reports/bfcl.json").read_text())
+    assert set(report["models"]) == {"base", "sft", "deployed"}
+    for name, scores in report["models"].items():
+        evaluated = metrics(root, f"eval/{name}")
+        assert scores == {**{c: evaluated[f"bfcl_{c}"] for c in TEST_CATEGORIES}, "overall": evaluated["bfcl_non_live_ast"]}
+    assert report["examples"] == dict.fromkeys(TEST_CATEGORIES, 3)
+    assert report["params"]["bfcl.test_per_category"] == 3 and report["params"]["sft.max_steps"] == metrics(root, "sft")["steps"]
+    base_to_deployed = next(c for c in report["changes"] if (c["before"], c["after"]) == ("base", "deployed"))
+    overall = report["models"]["deployed"]["overall"] - report["models"]["base"]["overall"]
+    assert base_to_deployed["overall"]["change"] == pytest.approx(overall, abs=1e-3)  # equal categories: pooled = BFCL's mean
+    assert base_to_deployed["overall"]["low"] <= base_to_deployed["overall"]["change"] <= base_to_deployed["overall"]["high"]
+
+    committed = subprocess.run([sys.executable, "-m", "supertiny.cli", "bfcl-report", "--rev", "HEAD", "--output", "elsewhere.json"],
+                               cwd=root, capture_output=True, text=True)
+    assert committed.returncode != 0 and not (root / "elsewhere.json").exists()
+    assert committed.stderr.strip().splitlines()[-1].startswith("supertiny: error: metrics/eval/base.json at HEAD")

@@ -87,6 +87,17 @@ def _pr_report(args: argparse.Namespace) -> None:
         print(report, end="")
 
 
+def _bfcl_report(args: argparse.Namespace) -> None:
+    from pathlib import Path
+
+    from supertiny.bfcl_report import bfcl_report, read_run
+
+    report = bfcl_report(*read_run(".", args.rev))
+    Path(args.output).parent.mkdir(parents=True, exist_ok=True)
+    Path(args.output).write_text(json.dumps(report, indent=2) + "\n")
+    print(f"{args.output}: " + ", ".join(f"{name} {scores['overall']:.3f}" for name, scores in report["models"].items()))
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="supertiny", description=__doc__.splitlines()[0])
     commands = parser.add_subparsers(dest="command", required=True)
@@ -146,6 +157,11 @@ def build_parser() -> argparse.ArgumentParser:
     pr_report.add_argument("--plots-url", help="show the head's committed key plot SVGs (reports/plots) from this URL prefix, "
                            "e.g. https://github.com/OWNER/REPO/raw/<head sha>")
     pr_report.set_defaults(run=_pr_report)
+
+    bfcl = commands.add_parser("bfcl-report", help="reports/bfcl.json from a BFCL run: per-category scores of base, sft and deployed (README, BFCL)")
+    bfcl.add_argument("--rev", help="the run's git revision or experiment, e.g. the sha `dvc exp show` lists (default: the workspace)")
+    bfcl.add_argument("--output", default="reports/bfcl.json", help="where to write it (default: reports/bfcl.json)")
+    bfcl.set_defaults(run=_bfcl_report)
     return parser
 
 
