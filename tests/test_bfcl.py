@@ -197,3 +197,21 @@ def test_bfcl_report_pools_the_overall_interval_only_where_bfcls_mean_is_the_poo
 
     with pytest.raises(SupertinyError, match="no BFCL scores for deployed"):
         bfcl_report({**metrics, "deployed": {"exact_match": 0.5}}, scored, {})
+
+
+def test_the_committed_bfcl_report_is_one_run_scored_by_bfcls_own_summary():
+    """reports/bfcl.json (README, BFCL: a measured run) is what `supertiny bfcl-report` wrote:
+    each model's overall is BFCL's unweighted mean of the four AST categories, on the
+    documented subset."""
+    import json
+    from pathlib import Path
+
+    from supertiny.tasks.bfcl.checker import NON_LIVE_AST
+
+    report = json.loads((Path(__file__).resolve().parents[1] / "reports/bfcl.json").read_text())
+    assert set(report["models"]) == {"base", "sft", "deployed"}
+    for scores in report["models"].values():
+        assert scores["overall"] == pytest.approx(sum(scores[c] for c in NON_LIVE_AST) / 4, abs=1e-4)
+    assert report["examples"] == dict.fromkeys(TEST_CATEGORIES, report["params"]["bfcl.test_per_category"])
+    base_to_deployed = next(c for c in report["changes"] if (c["before"], c["after"]) == ("base", "deployed"))
+    assert base_to_deployed["overall"]["change"] == pytest.approx(report["models"]["deployed"]["overall"] - report["models"]["base"]["overall"], abs=1e-3)
