@@ -159,7 +159,7 @@ def build_parser() -> argparse.ArgumentParser:
     pr_report.set_defaults(run=_pr_report)
 
     bfcl = commands.add_parser("bfcl-report", help="reports/bfcl.json from a BFCL run: per-category scores of base, sft and deployed (README, BFCL)")
-    bfcl.add_argument("--rev", help="the run's git revision or experiment, e.g. the sha `dvc exp show` lists (default: the workspace)")
+    bfcl.add_argument("--rev", help="the run's git revision or experiment name, e.g. bfcl-subset (default: the workspace)")
     bfcl.add_argument("--output", default="reports/bfcl.json", help="where to write it (default: reports/bfcl.json)")
     bfcl.set_defaults(run=_bfcl_report)
     return parser
