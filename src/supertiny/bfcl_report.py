@@ -13,6 +13,7 @@ written from any revision: `supertiny bfcl-report --rev <experiment or commit>`.
 from __future__ import annotations
 
 import json
+from collections import Counter
 
 from supertiny.errors import SupertinyError
 from supertiny.intervals import paired_change
@@ -36,7 +37,8 @@ def bfcl_report(metrics: dict[str, dict], rows: dict[str, list[dict]], params: d
         raise SupertinyError(f"no BFCL scores for {', '.join(missing)}: evaluate them in a run with prepare.task: bfcl")
     verdicts = {name: {row["id"]: row["official_correct"] for row in rows[name]} for name in MODELS}
     category_of = {row["id"]: row["category"] for row in rows["base"]}
-    counts = {category: sum(1 for c in category_of.values() if c == category) for category in TEST_CATEGORIES}
+    tally = Counter(category_of.values())
+    counts = {category: tally[category] for category in TEST_CATEGORIES}
     return {
         "models": {
             name: {**{category: metrics[name][f"bfcl_{category}"] for category in TEST_CATEGORIES},

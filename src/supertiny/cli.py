@@ -88,13 +88,11 @@ def _pr_report(args: argparse.Namespace) -> None:
 
 
 def _bfcl_report(args: argparse.Namespace) -> None:
-    from pathlib import Path
-
     from supertiny.bfcl_report import bfcl_report, read_run
+    from supertiny.jsonl import write_json
 
     report = bfcl_report(*read_run(".", args.rev))
-    Path(args.output).parent.mkdir(parents=True, exist_ok=True)
-    Path(args.output).write_text(json.dumps(report, indent=2) + "\n")
+    write_json(args.output, report)
     print(f"{args.output}: " + ", ".join(f"{name} {scores['overall']:.3f}" for name, scores in report["models"].items()))
 
 
