@@ -58,6 +58,24 @@ def test_repro_builds_every_model_metric_and_report(project):
     assert {"handwritten_sft_vs_base", "blind_sft_vs_base"} <= set(intervals)
     assert "| sft → rft |" in report
     assert len(json.loads((project / "metrics/train/sft.json").read_text())) == 4
+    # exact match against steps: scored before training, every dev_curve_every (2) steps and at the end
+    dev_curve = json.loads((project / "metrics/train/sft_dev.json").read_text())
+    assert [row["step"] for row in dev_curve] == [0, 2, 4]
+    assert all(0 <= row["dev_greedy_exact_match"] <= row["dev_token_accuracy"] <= 1 for row in dev_curve)
+    sft = json.loads((project / "metrics/sft.json").read_text())
+    assert (sft["dev_greedy_exact_match"], sft["dev_token_accuracy"]) == (dev_curve[-1]["dev_greedy_exact_match"], dev_curve[-1]["dev_token_accuracy"])
+    # the last point is the saved model, scored again here from its folder on the same dev rows
+    from supertiny.changes import with_student_golds
+    from supertiny.checkpoints import load_model
+    from supertiny.compress.fidelity import answer_sequences, greedy_match, torch_logits
+    from supertiny.jsonl import read_jsonl
+    from supertiny.tasks import get_task
+
+    dev = with_student_golds(read_jsonl(project / "data/task/dev.jsonl")[:4], read_jsonl(project / "data/traces/dev.jsonl"))
+    model, tokenizer = load_model(str(project / "models/sft"))
+    sequences = answer_sequences(tokenizer, get_task("smart_home"), dev)
+    scores = greedy_match(torch_logits(model, sequences), sequences)
+    assert (scores["greedy_exact_match"], scores["token_accuracy"]) == (sft["dev_greedy_exact_match"], sft["dev_token_accuracy"])
     # every declared plot as SVG (supertiny.plots), linked from the report
     assert (project / "reports/plots/accuracy_by_category.svg").read_text().startswith("<svg")
     assert "![accuracy_by_category](plots/accuracy_by_category.svg)" in report and "![transfer_loss](plots/transfer_loss.svg)" in report
