@@ -1,6 +1,7 @@
-"""The hand-written held-out set of smart_home (src/supertiny/tasks/smart_home/handwritten.py):
-valid row by row, big and varied enough, kept out of everything that trains, and checked by
-`prepare` with a one-line error naming the file and line."""
+"""The hand-written held-out sets of smart_home (src/supertiny/tasks/smart_home/handwritten.py,
+and blind.py, written blind to the teacher's rules and the generator): valid row by row, big and
+varied enough, kept out of everything that trains, and checked by `prepare` with a one-line
+error naming the file and line."""
 
 from __future__ import annotations
 
@@ -20,24 +21,39 @@ from supertiny.errors import SupertinyError
 from supertiny.held_out import check_kept_out, load_held_out_sets, normal_text, read_held_out_set
 from supertiny.params import load_params
 from supertiny.tasks.smart_home import phrasing
+from supertiny.tasks.smart_home.blind import BLIND_FILE
 from supertiny.tasks.smart_home.generator import CATEGORIES
-from supertiny.tasks.smart_home.home import context_problems, home_signature
+from supertiny.tasks.smart_home.home import CAPABILITY_OF_FUNCTION, context_problems, home_signature
 from supertiny.tasks.smart_home.tools import consistency_problems
 from supertiny.teacher.loop import schemas_by_name, validation_error
 
 ROOT = Path(__file__).resolve().parents[1]
 
 
+SETS = ("handwritten", "blind")
+
+
 @pytest.fixture(scope="module")
-def handwritten(task):
-    return load_held_out_sets(task)["handwritten"]
+def held_out(task):
+    return load_held_out_sets(task)
 
 
-def test_every_gold_is_valid_for_the_tool_schemas_and_its_home(task, handwritten):
+@pytest.fixture(scope="module")
+def handwritten(held_out):
+    return held_out["handwritten"]
+
+
+@pytest.fixture(params=SETS)
+def rows(request, held_out):
+    """Each of the task's held-out sets in turn: the row checks hold for every one."""
+    return held_out[request.param]
+
+
+def test_every_gold_is_valid_for_the_tool_schemas_and_its_home(task, rows):
     """The judge's own checks: each call's arguments against its schema, and the home's
     (the device exists, has the capability, no duplicate or conflicting calls)."""
     schemas = schemas_by_name(task.action_tools)
-    for example in handwritten:
+    for example in rows:
         assert context_problems(example["context"]) == [], example["id"]
         gold = example["gold"]
         if example["category"] == "irrelevance":
@@ -57,49 +73,49 @@ def test_every_gold_is_valid_for_the_tool_schemas_and_its_home(task, handwritten
             assert len(gold) >= 2, example["id"]
 
 
-def test_replies_are_the_tasks_replies(handwritten):
+def test_replies_are_the_tasks_replies(rows):
     """Any reply matches a gold reply in exact match; the similarity compares wordings, so the
     golds use the task's own (phrasing.REPLY_*)."""
     forms = [phrasing.REPLY_CHITCHAT, phrasing.REPLY_NO_DEVICE, phrasing.REPLY_NO_ROOM, phrasing.REPLY_UNSUPPORTED]
     patterns = [re.compile(re.escape(form).replace(r"\{name\}", ".+").replace(r"\{room\}", ".+") + "$") for form in forms]
-    for example in handwritten:
+    for example in rows:
         if isinstance(example["gold"], str):
             assert any(p.match(example["gold"]) for p in patterns), (example["id"], example["gold"])
 
 
-def test_relative_golds_step_from_the_current_state(handwritten):
+def test_relative_golds_step_from_the_current_state(rows):
     quantity = {"set_temperature": ("temperature", "celsius"), "set_brightness": ("brightness", "level"), "set_volume": ("volume", "level")}
-    for example in (e for e in handwritten if e["category"] == "relative"):
+    for example in (e for e in rows if e["category"] == "relative"):
         call = example["gold"][0]
         key, argument = quantity[call["name"]]
         device = next(d for d in example["context"]["devices"] if d["id"] == call["arguments"]["device"])
         assert device["state"]["power"] == "on" and call["arguments"][argument] != device["state"][key], example["id"]
 
 
-def test_size_homes_and_categories(handwritten):
-    assert len(handwritten) >= 120
-    assert len({e["id"] for e in handwritten}) == len(handwritten)
-    assert len({normal_text(e["input"]) for e in handwritten}) == len(handwritten)
-    homes = {e["context"]["home"]: e["context"] for e in handwritten}
+def test_size_homes_and_categories(rows):
+    assert len(rows) >= 120
+    assert len({e["id"] for e in rows}) == len(rows)
+    assert len({normal_text(e["input"]) for e in rows}) == len(rows)
+    homes = {e["context"]["home"]: e["context"] for e in rows}
     assert len(homes) >= 5
     layouts = {tuple(sorted((r["name"], r["floor"]) for r in c["rooms"])) for c in homes.values()}
     assert len(layouts) == len(homes), "each home has its own layout"
     assert len({home_signature(c) for c in homes.values()}) == len(homes)
-    counts = Counter(e["category"] for e in handwritten)
+    counts = Counter(e["category"] for e in rows)
     assert set(counts) == set(CATEGORIES)
     assert max(counts.values()) <= 1.5 * min(counts.values()), counts
-    first = Counter(e["category"] for e in handwritten[:25])  # a prefix (evaluate.held_out_limit) stays balanced
+    first = Counter(e["category"] for e in rows[:25])  # a prefix (evaluate.held_out_limit) stays balanced
     assert set(first) == set(CATEGORIES) and max(first.values()) - min(first.values()) <= 1, first
 
 
-def test_no_hand_written_request_is_in_the_generated_train_or_dev(task, handwritten):
-    """At the shipped params (the default run's prepare) and at the tests' seed."""
+def test_no_hand_written_request_is_in_the_generated_train_or_dev(task, held_out):
+    """At the shipped params (the default run's prepare) and at the tests' seed, for every set."""
     settings = load_params(ROOT / "params.yaml").prepare
     for seed in (settings.seed, 7):
         splits = task.generate(seed, {"train": settings.train_size, "dev": settings.dev_size, "test": settings.test_size}, settings.typo_rate)
         trained = {normal_text(e["input"]) for split in ("train", "dev") for e in splits[split]}
-        assert not trained & {normal_text(e["input"]) for e in handwritten}
-        check_kept_out({"handwritten": handwritten}, splits)
+        assert not trained & {normal_text(e["input"]) for rows in held_out.values() for e in rows}
+        check_kept_out(held_out, splits)
 
 
 def test_a_hand_written_request_drawn_into_train_stops_prepare(handwritten):
@@ -107,6 +123,38 @@ def test_a_hand_written_request_drawn_into_train_stops_prepare(handwritten):
     train = [{"id": "train-00042", "input": example["input"].upper() + "!"}]
     with pytest.raises(SupertinyError, match=rf"handwritten example '{example['id']}' .* is also train example 'train-00042'"):
         check_kept_out({"handwritten": handwritten}, {"train": train, "dev": []})
+
+
+def test_the_blind_set_is_one_of_the_tasks_held_out_sets(task, held_out):
+    assert task.held_out_sets() == {"handwritten": task.held_out_sets()["handwritten"], "blind": BLIND_FILE}
+    assert list(held_out) == list(SETS) and BLIND_FILE.is_file()
+
+
+def test_blind_golds_use_only_devices_of_their_own_home(held_out):
+    """Each blind row's home is the one its id names, the same (state included) in every row of
+    that home, and its gold calls only that home's devices, with the capability the call needs."""
+    homes: dict[str, dict] = {}
+    for example in held_out["blind"]:
+        context = example["context"]
+        assert re.fullmatch(rf"{re.escape(context['home'])}-\d\d", example["id"]), example["id"]
+        assert homes.setdefault(context["home"], context) == context, f"{example['id']}: its home differs from an earlier row's"
+        if isinstance(example["gold"], str):
+            continue
+        devices = {d["id"]: d for d in context["devices"]}
+        for call in example["gold"]:
+            if call["name"] == "set_timer":
+                continue
+            device = devices.get(call["arguments"]["device"])
+            assert device is not None, (example["id"], call)
+            assert CAPABILITY_OF_FUNCTION[call["name"]] in device["capabilities"], (example["id"], call)
+    assert len(homes) >= 5
+
+
+def test_the_two_sets_share_no_request_and_no_home_id(held_out):
+    hand, blind = held_out["handwritten"], held_out["blind"]
+    assert not {normal_text(e["input"]) for e in hand} & {normal_text(e["input"]) for e in blind}
+    assert not {e["context"]["home"] for e in hand} & {e["context"]["home"] for e in blind}
+    assert not {e["id"] for e in hand} & {e["id"] for e in blind}
 
 
 def _broken(row: dict, how: str) -> dict:
@@ -158,7 +206,7 @@ def _prepare(project: Path) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, "stages/prepare.py"], cwd=project, capture_output=True, text=True, env=env)
 
 
-def test_prepare_copies_the_set_beside_the_generated_splits(tmp_path, handwritten):
+def test_prepare_copies_the_sets_beside_the_generated_splits(tmp_path, handwritten, held_out):
     project = _project(tmp_path)
     result = _prepare(project)
     assert result.returncode == 0, result.stderr
@@ -167,6 +215,8 @@ def test_prepare_copies_the_set_beside_the_generated_splits(tmp_path, handwritte
     metrics = json.loads((project / "metrics/prepare.json").read_text())
     assert metrics["handwritten_examples"] == len(handwritten) and metrics["train_examples"] == 60
     assert sum(metrics[f"handwritten_{c}"] for c in CATEGORIES) == len(handwritten)
+    blind = [json.loads(line) for line in (project / "data/task/blind.jsonl").read_text().splitlines()]
+    assert blind == held_out["blind"] and metrics["blind_examples"] == len(blind)
     trained = {normal_text(json.loads(line)["input"]) for split in ("train", "dev")
                for line in (project / f"data/task/{split}.jsonl").read_text().splitlines()}
     assert not trained & {normal_text(e["input"]) for e in handwritten}

@@ -54,10 +54,28 @@ def test_repro_builds_every_model_metric_and_report(project):
     intervals = json.loads((project / "reports/intervals.json").read_text())
     assert {"sft_vs_base", "rft_vs_sft", "rl_vs_distill", "deployed_vs_pruned", "teacher_vs_deployed"} <= set(intervals)
     assert all(v["low"] <= v["change"] <= v["high"] for v in intervals.values())
-    assert all(v["examples"] == 20 for k, v in intervals.items() if not k.startswith("handwritten_"))
-    assert "handwritten_sft_vs_base" in intervals
+    assert all(v["examples"] == 20 for k, v in intervals.items() if not k.startswith(("handwritten_", "blind_")))
+    assert {"handwritten_sft_vs_base", "blind_sft_vs_base"} <= set(intervals)
     assert "| sft → rft |" in report
     assert len(json.loads((project / "metrics/train/sft.json").read_text())) == 4
+    # exact match against steps: scored before training, every dev_curve_every (2) steps and at the end
+    dev_curve = json.loads((project / "metrics/train/sft_dev.json").read_text())
+    assert [row["step"] for row in dev_curve] == [0, 2, 4]
+    assert all(0 <= row["dev_greedy_exact_match"] <= row["dev_token_accuracy"] <= 1 for row in dev_curve)
+    sft = json.loads((project / "metrics/sft.json").read_text())
+    assert (sft["dev_greedy_exact_match"], sft["dev_token_accuracy"]) == (dev_curve[-1]["dev_greedy_exact_match"], dev_curve[-1]["dev_token_accuracy"])
+    # the last point is the saved model, scored again here from its folder on the same dev rows
+    from supertiny.changes import with_student_golds
+    from supertiny.checkpoints import load_model
+    from supertiny.compress.fidelity import answer_sequences, greedy_match, torch_logits
+    from supertiny.jsonl import read_jsonl
+    from supertiny.tasks import get_task
+
+    dev = with_student_golds(read_jsonl(project / "data/task/dev.jsonl")[:4], read_jsonl(project / "data/traces/dev.jsonl"))
+    model, tokenizer = load_model(str(project / "models/sft"))
+    sequences = answer_sequences(tokenizer, get_task("smart_home"), dev)
+    scores = greedy_match(torch_logits(model, sequences), sequences)
+    assert (scores["greedy_exact_match"], scores["token_accuracy"]) == (sft["dev_greedy_exact_match"], sft["dev_token_accuracy"])
     # every declared plot as SVG (supertiny.plots), linked from the report
     assert (project / "reports/plots/accuracy_by_category.svg").read_text().startswith("<svg")
     assert "![accuracy_by_category](plots/accuracy_by_category.svg)" in report and "![transfer_loss](plots/transfer_loss.svg)" in report
@@ -81,7 +99,8 @@ def test_every_model_is_scored_on_the_hand_written_set_which_nothing_trains_on(p
         assert metrics["examples"] == 20 and metrics["handwritten_examples"] == 25 and metrics["latency_samples"] == 2
         assert {"handwritten_exact_match", "handwritten_parse_rate", *(f"handwritten_exact_match_{c}" for c in CATEGORIES)} <= set(metrics)
         assert not [key for key in metrics if key.startswith("handwritten_") and "latency" in key]
-        assert [r["split"] for r in rows(f"data/eval/{name}.jsonl")] == ["test"] * 20 + ["handwritten"] * 25
+        assert metrics["blind_examples"] == 25 and "blind_exact_match" in metrics
+        assert [r["split"] for r in rows(f"data/eval/{name}.jsonl")] == ["test"] * 20 + ["handwritten"] * 25 + ["blind"] * 25
     # the teacher's figure on the set is what its reference rules answer to those rows, scored here on their own
     from supertiny.score import exact_match
     from supertiny.tasks import get_task
@@ -146,8 +165,8 @@ def test_compression_builds_a_deployed_model_and_a_quantize_param_reruns_only_wh
     # the teacher is always right here, so every hand-off is a right answer
     assert cascade["test_exact_match_cascade"] >= max(cascade["test_exact_match_tiny"], cascade["test_handoff_share"])
     curve = json.loads((project / "reports/cascade_curve.json").read_text())
-    assert {p["split"] for p in curve} == {"dev", "test", "handwritten"} and max(p["handoff_share"] for p in curve) == 1.0
-    assert "handwritten_exact_match_cascade" in cascade
+    assert {p["split"] for p in curve} == {"dev", "test", "handwritten", "blind"} and max(p["handoff_share"] for p in curve) == 1.0
+    assert "handwritten_exact_match_cascade" in cascade and "blind_exact_match_cascade" in cascade
     assert "## Cascade" in (project / "reports/report.md").read_text()
     with changed_param(project, "quantize", "block_size", 16):
         ran = set(re.findall(r"Running stage '([^']+)'", run(["dvc", "repro"], project).stdout))

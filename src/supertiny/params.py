@@ -250,6 +250,19 @@ class SftParams(TrainingParams):
 
 
 @dataclass
+class SftStageParams(SftParams):
+    """The sft stage's settings: those it shares with distill and prune's recovery, and its dev curve."""
+
+    dev_curve_every: int     # steps between teacher-forced dev scorings (train/dev_curve.py); 0: the last step only
+    dev_curve_examples: int  # dev examples each scoring reads
+
+    def check(self) -> None:
+        super().check()
+        _require(self.dev_curve_every >= 0, "dev_curve_every", "must be >= 0")
+        _require(self.dev_curve_examples >= 1, "dev_curve_examples", "must be >= 1")
+
+
+@dataclass
 class CkdParams:
     """Constrained knowledge distillation (see train/ckd.py)."""
 
@@ -422,7 +435,7 @@ class Params:
     student: StudentParams
     generation: GenerationParams
     train: TrainParams
-    sft: SftParams
+    sft: SftStageParams
     rft: RftParams
     distill: DistillParams
     rl: RlParams

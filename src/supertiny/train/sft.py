@@ -64,7 +64,8 @@ def make_sft_trainer(
     )
 
 
-def train_sft(model, tokenizer, rows: list[dict], params: TrainingParams, train: TrainParams, work_dir: str, curves_path: str) -> dict:
+def train_sft(model, tokenizer, rows: list[dict], params: TrainingParams, train: TrainParams, work_dir: str, curves_path: str,
+              callbacks=()) -> dict:
     curves = TrainingCurves(curves_path)
-    trainer = make_sft_trainer(model, tokenizer, rows, params, train, work_dir, [curves])
+    trainer = make_sft_trainer(model, tokenizer, rows, params, train, work_dir, [curves, *callbacks])
     return {"examples": len(rows), "bf16": bool(trainer.args.bf16), **trainer_metrics(trainer.train(), curves)}

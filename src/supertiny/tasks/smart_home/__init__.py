@@ -6,6 +6,7 @@ from pathlib import Path
 
 from supertiny.tasks.smart_home import phrasing
 from supertiny.tasks.smart_home.agent import ReferenceAgent
+from supertiny.tasks.smart_home.blind import BLIND_FILE
 from supertiny.tasks.smart_home.generator import CATEGORIES, generate_splits
 from supertiny.tasks.smart_home.handwritten import HANDWRITTEN_FILE
 from supertiny.tasks.smart_home.home import CAPABILITY_OF_FUNCTION, context_problems, render_compact
@@ -65,7 +66,7 @@ class SmartHomeTask:
         return None
 
     def held_out_sets(self) -> dict[str, Path]:
-        return {"handwritten": HANDWRITTEN_FILE}
+        return {"handwritten": HANDWRITTEN_FILE, "blind": BLIND_FILE}
 
     def example_problems(self, example: dict) -> list[str]:
         if example["category"] not in CATEGORIES:
