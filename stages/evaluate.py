@@ -1,5 +1,6 @@
 """Stage evaluate@<name>: accuracy, similarity and latency of one model on the test split,
-its accuracy on each of the task's hand-written held-out sets (e.g. `handwritten_*`), and,
+its accuracy on each of the task's hand-written held-out sets (e.g. `handwritten_*`; not for
+the models in evaluate.held_out_skip), and,
 for a public benchmark (bfcl), the benchmark's own checker's scores (`bfcl_*`)."""
 
 import sys
@@ -29,6 +30,7 @@ def main(name: str, folder: str) -> str:
     held_out = {
         set_name: read_jsonl(f"data/task/{set_name}.jsonl", required=("id", "input", "context", "category", "gold"))[: settings.held_out_limit]
         for set_name in task.held_out_sets()
+        if name not in settings.held_out_skip
     }
     card = read_card(folder)
     if card.get("kind") == "skipped":  # an optional stage that did not run

@@ -30,6 +30,8 @@ def test_steps_skip_models_that_were_not_evaluated():
     correct = {"sft": {"a": True, "b": False}, "rft": {"a": True, "b": True}}
     steps = step_changes(correct, [("sft", "rft"), ("rft", "rl")])
     assert [(s["before"], s["after"], s["change"]) for s in steps] == [("sft", "rft", 0.5)]
+    # a model scored on none of a split's examples (evaluate.held_out_skip) has no step there
+    assert [(s["before"], s["after"]) for s in step_changes({"base": {}, **correct}, [("base", "sft"), ("sft", "rft")])] == [("sft", "rft")]
 
 
 def test_steps_join_up_around_stages_that_were_switched_off():

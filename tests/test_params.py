@@ -102,6 +102,7 @@ def test_the_fine_tuning_stages_share_one_settings_type():
         ({"teach": {"batch": "yes"}}, "teach.batch must be bool"),
         ({"teach": {"batch_poll_s": 0}}, "teach.batch_poll_s must be > 0 and <= 3600"),
         ({"judge": {"max_calls": 0}}, "judge.max_calls must be >= 1"),
+        ({"evaluate": {"held_out_skip": ["base", "student"]}}, "evaluate.held_out_skip unknown model(s) student: choose from teacher, base"),
         ({"train": {"device": "gpu"}}, "train.device must be one of auto, cpu, cuda; got 'gpu'"),
         ({"train": {"processes": 0}}, "train.processes must be within [1, 1024]"),
         ({"train": {"processes": 3}}, "sft.batch_size must be a multiple of train.processes (3)"),

@@ -34,11 +34,12 @@ def paired_change(before: dict[str, bool], after: dict[str, bool], resamples: in
 
 
 def step_changes(correct: dict[str, dict[str, bool]], steps: list[tuple[str, str]]) -> list[dict]:
-    """`paired_change` for each (before, after) pair of models that both were evaluated."""
+    """`paired_change` for each (before, after) pair of models that both scored examples of the
+    split (a model in evaluate.held_out_skip scored none of a hand-written set's)."""
     return [
-        {"before": before, "after": after, **paired_change(correct[before], correct[after])}
+        {"before": before, "after": after, **change}
         for before, after in steps
-        if before in correct and after in correct
+        if before in correct and after in correct and (change := paired_change(correct[before], correct[after]))
     ]
 
 

@@ -391,11 +391,15 @@ class BenchmarkParams:
         _require(self.threads >= 1, "threads", "must be >= 1")
 
 
+EVALUATED_MODELS = ("teacher", "base", "sft", "rft", "distill", "rl", "pruned", "deployed")  # dvc.yaml's evaluate@<name>
+
+
 @dataclass
 class EvaluateParams:
     split: Literal["dev", "test"]
     limit: int | None
     held_out_limit: int | None  # examples scored of each hand-written held-out set (null: all)
+    held_out_skip: list[str]    # models scored on the `split` only, not on the hand-written sets
     batch_size: int
     latency_samples: int
     threads: int | None
@@ -404,6 +408,8 @@ class EvaluateParams:
     def check(self) -> None:
         _require(self.limit is None or self.limit >= 1, "limit", "must be >= 1 or null")
         _require(self.held_out_limit is None or self.held_out_limit >= 1, "held_out_limit", "must be >= 1 or null")
+        unknown = sorted(set(self.held_out_skip) - set(EVALUATED_MODELS))
+        _require(not unknown, "held_out_skip", f"unknown model(s) {', '.join(unknown)}: choose from {', '.join(EVALUATED_MODELS)}")
         _require(self.batch_size >= 1, "batch_size", "must be >= 1")
         _require(self.latency_samples >= 1, "latency_samples", "must be >= 1")
         _require(self.threads is None or self.threads >= 1, "threads", "must be >= 1 or null")
