@@ -30,7 +30,7 @@ def main() -> str:
     model, tokenizer = load_model(SOURCE)
     sequences = answer_sequences(tokenizer, task, dev)
     reference, deployed = torch_logits(model, sequences), GenaiModel(TARGET)
-    logits = [deployed.logits(ids)[start - 1 : -1] for ids, start in sequences]
+    logits = [deployed.logits(ids, start) for ids, start in sequences]
     source = read_card(SOURCE)
     size, fp32_size, student_size = weights_bytes(TARGET), weights_bytes(SOURCE), source["source_bytes"]
     agreement = round(top1_agreement(reference, logits), 4)

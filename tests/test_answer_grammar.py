@@ -25,20 +25,39 @@ def call_rule(grammar: str, tools: list[dict], function: str) -> str:
 
 
 def test_smart_home_grammar_names_each_function_its_arguments_in_order_and_only_the_homes_devices(task, splits):
-    home = splits["test"][0]["context"]
+    capabilities = {"power", "brightness", "color", "temperature", "volume", "media"}
+    home = next(e["context"] for e in splits["test"] if capabilities <= {c for d in e["context"]["devices"] for c in d["capabilities"]})
     ids = [device["id"] for device in home["devices"]]
     grammar = answer_grammar(task.action_tools, task.argument_values(home))
     assert rule(grammar, "start") == "calls | reply"
     assert rule(grammar, "call").split(" | ") == [f"call_{i}" for i in range(len(task.action_tools))]
-    devices = "(" + " | ".join(json.dumps(i) for i in ids) + ")"
-    assert call_rule(grammar, task.action_tools, "set_power") == f'"set_power(" "device=" {devices} (", " "on=" ("true" | "false")) ")"'
-    assert call_rule(grammar, task.action_tools, "set_brightness") == f'"set_brightness(" "device=" {devices} (", " "level=" (INT INT_STEP?)) ")"'
+    def devices(capability: str) -> str:  # each function names only the devices that can do it
+        return "(" + " | ".join(json.dumps(d["id"]) for d in home["devices"] if capability in d["capabilities"]) + ")"
+
+    assert devices("power") != devices("brightness")
+    assert call_rule(grammar, task.action_tools, "set_power") == f'"set_power(" "device=" {devices("power")} (", " "on=" ("true" | "false")) ")"'
+    assert call_rule(grammar, task.action_tools, "set_brightness") == f'"set_brightness(" "device=" {devices("brightness")} (", " "level=" (INT INT_STEP?)) ")"'
     # enum values as the answer writes them: bare identifiers, JSON strings otherwise
     assert '"color=" ("white" | "\\"warm white\\"" | "red"' in call_rule(grammar, task.action_tools, "set_color")
     # set_timer: `minutes` required, `label` optional and after it
     assert call_rule(grammar, task.action_tools, "set_timer") == '"set_timer(" "minutes=" (INT INT_STEP?) (", " "label=" (IDENT | JSTRING))? ")"'
     other_home = next(e["context"] for e in splits["test"] if {d["id"] for d in e["context"]["devices"]} != set(ids))
     assert answer_grammar(task.action_tools, task.argument_values(other_home)) != grammar  # per request
+
+
+def test_a_function_no_device_of_the_home_can_do_has_no_call(task, splits):
+    home = splits["test"][0]["context"]
+    lamps = {**home, "devices": [d for d in home["devices"] if "brightness" in d["capabilities"] and "color" not in d["capabilities"]]}
+    assert lamps["devices"], "the test home has a plain dimmable light"
+    grammar = answer_grammar(task.action_tools, task.argument_values(lamps))
+    kept = [name for name in ("set_power", "set_brightness", "set_color", "set_temperature", "set_volume", "play_media", "set_timer")
+            if f'"{name}("' in grammar]
+    assert kept == ["set_power", "set_brightness", "set_timer"]
+    assert rule(grammar, "call") == " | ".join(f"call_{[t['function']['name'] for t in task.action_tools].index(n)}" for n in kept)
+    # no devices at all: a timer or a reply; no callable tool at all: a reply only
+    assert '"set_timer("' in answer_grammar(task.action_tools, task.argument_values({**home, "devices": []}))
+    only_reply = answer_grammar([t for t in task.action_tools if t["function"]["name"] == "set_color"], task.argument_values(lamps))
+    assert rule(only_reply, "start") == "reply" and not [line for line in only_reply.splitlines() if line.startswith("call")]
 
 
 def test_custom_grammar_follows_the_users_schemas(task):
@@ -63,7 +82,7 @@ def test_constrained_answers_always_parse(splits, constrained):
     assert all(p.answer is not None for p in constrained.predict(splits["test"][:8]))
 
 
-def test_constrained_calls_name_only_known_functions_and_the_homes_devices(task, splits, constrained):
+def test_constrained_calls_name_only_known_functions_and_the_homes_devices_that_can_do_them(task, splits, constrained):
     """The tiny model prefers the grammar's reply branch; without it, it must write calls."""
     from supertiny.prompting import prompt_ids
     from supertiny.tool_format import parse_answer
@@ -78,7 +97,7 @@ def test_constrained_calls_name_only_known_functions_and_the_homes_devices(task,
         for [call] in (parse_answer(line) for line in lines):
             assert call["name"] in functions
             if "device" in call["arguments"]:
-                assert call["arguments"]["device"] in {d["id"] for d in example["context"]["devices"]}
+                assert task.request_calls_problem(example, [call]) is None  # a device of the home that can do it
 
 
 def test_constrained_answers_to_a_custom_tasks_requests_use_their_own_tools(tiny_exports):

@@ -4,8 +4,8 @@ Built per request from the tool schemas and the request's context, in the syntax
 `tool_format`: one call a line, a known function, its argument names in schema order (the
 order every rendered answer uses), required ones present, values of the schema's type
 (enums and consts as their rendered literals), and arguments whose values the context lists
-(smart_home: `device`, one of the home's device ids; `Task.argument_values`) limited to
-those, numbers optionally written as a change (`45+10`); or a plain reply whose lines do not start like a call. Every text the grammar
+(smart_home: `device`, one of the home's device ids, and for each function one that can do
+it; `Task.argument_values`) limited to those, numbers optionally written as a change (`45+10`); or a plain reply whose lines do not start like a call. Every text the grammar
 accepts parses (`parse_answer`), so the deployed model's parse rate is 1.0 and a call can
 only name a device the home has. onnxruntime-genai compiles it with llguidance
 (`GeneratorParams.set_guidance("lark_grammar", ...)`), which masks the logits token by token.
@@ -45,24 +45,32 @@ json_object: "{" (JSTRING ": " json_value (", " JSTRING ": " json_value)*)? "}"
 
 def answer_grammar(tools: list[dict], argument_values: dict[str, list] | None = None) -> str:
     """The Lark grammar (llguidance's dialect) of the answers to a request with these action
-    tools; `argument_values`: argument name -> the only values it may take in this request."""
+    tools; `argument_values`: argument name (or `function.argument`, for that function only)
+    -> the only values it may take in this request. An argument with no allowed value is left
+    out, or, if required, its function (a home without lights has no set_brightness call)."""
     argument_values = argument_values or {}
-    rules = [
-        f'start: calls | reply',
-        f'calls: call ("\\n" call){{0,{MAX_CALLS - 1}}}',
-        f'reply: REPLY_LINE ("\\n" REPLY_LINE){{0,{MAX_REPLY_LINES - 1}}}',
-        "call: " + " | ".join(f"call_{i}" for i in range(len(tools))),
-    ]
+    rules = {}  # tool index -> its call rule
     for i, tool in enumerate(tools):
         function = tool["function"]
         schema = function.get("parameters") or {}
         required = set(schema.get("required", []))
-        arguments = [
-            (_literal(render_key(key) + "="), _value_expression(value, argument_values.get(key)), key in required)
-            for key, value in (schema.get("properties") or {}).items()
-        ]
-        rules.append(f"call_{i}: {_literal(function['name'] + '(')} {_arguments(arguments)} \")\"")
-    return "\n".join(rules) + "\n" + _JSON_RULES + _TERMINALS
+        arguments = []
+        for key, value in (schema.get("properties") or {}).items():
+            allowed = argument_values.get(f"{function['name']}.{key}", argument_values.get(key))
+            if allowed is not None and not allowed:
+                if key in required:
+                    break
+                continue
+            arguments.append((_literal(render_key(key) + "="), _value_expression(value, allowed), key in required))
+        else:
+            rules[i] = f"call_{i}: {_literal(function['name'] + '(')} {_arguments(arguments)} \")\""
+    start = [
+        'start: calls | reply' if rules else 'start: reply',
+        f'reply: REPLY_LINE ("\\n" REPLY_LINE){{0,{MAX_REPLY_LINES - 1}}}',
+    ]
+    if rules:
+        start += [f'calls: call ("\\n" call){{0,{MAX_CALLS - 1}}}', "call: " + " | ".join(f"call_{i}" for i in rules)]
+    return "\n".join(start + list(rules.values())) + "\n" + _JSON_RULES + _TERMINALS
 
 
 def _arguments(arguments: list[tuple[str, str, bool]]) -> str:
@@ -111,7 +119,7 @@ def _value_expression(schema, allowed: list | None) -> str:
 
 
 def _choice(values: list) -> str:
-    return "(" + " | ".join(_literal(render_value(v)) for v in values) + ")" if values else "json_value"
+    return "(" + " | ".join(_literal(render_value(v)) for v in values) + ")" if values else "json_value"  # an empty enum: any value
 
 
 def _literal(text: str) -> str:

@@ -108,13 +108,21 @@ class GenaiModel:
             self._held_ids = ids + new  # the KV cache holds at least these positions
         return new, (first or end) - start, end - (first or end), logprobs
 
-    def logits(self, ids: list[int]):
-        """Logits (positions x vocabulary) of a whole sequence, as one prefill."""
+    def logits(self, ids: list[int], start: int):
+        """Teacher-forced logits that predict ids[start:] (positions x vocabulary): one prefill of
+        ids[:start], then one token at a time, as generation feeds them (the export's LM head
+        scores only the last position of each step)."""
+        import numpy as np
+
         params = self._og.GeneratorParams(self.model)
         params.set_search_options(max_length=len(ids) + 1)
         generator = self._og.Generator(self.model, params)
-        generator.append_tokens(ids)
-        return generator.get_output("logits")[0]
+        generator.append_tokens(ids[:start])
+        rows = [np.array(generator.get_logits()[0, -1])]
+        for token in ids[start:-1]:
+            generator.append_tokens([token])
+            rows.append(np.array(generator.get_logits()[0, -1]))
+        return np.stack(rows)
 
 
 def token_logprob(logits, token: int) -> float:

@@ -60,8 +60,9 @@ class Task(Protocol):
         ...
 
     def argument_values(self, context: Any) -> dict[str, list]:
-        """Argument name -> the only values it may take in a request with this context, where
-        the context lists them (constrained decoding, `supertiny.answer_grammar`); `{}` if none."""
+        """Argument name (or `function.argument`, for one function) -> the only values it may
+        take in a request with this context, where the context lists them (constrained decoding,
+        `supertiny.answer_grammar`); `{}` if none."""
         ...
 
     def student_instructions(self) -> str: ...

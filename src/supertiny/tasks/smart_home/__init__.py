@@ -83,8 +83,17 @@ class SmartHomeTask:
         return context_problems(context)
 
     def argument_values(self, context: dict) -> dict[str, list]:
-        """Every `device` argument names one of the home's devices (the schemas say so only in words)."""
-        return {"device": [device["id"] for device in context.get("devices", [])]}
+        """Every `device` argument names one of the home's devices (the schemas say so only in
+        words), and one that can do what the function does (as `request_calls_problem` checks)."""
+        devices = [device for device in context.get("devices", []) if isinstance(device, dict)]
+
+        def can(device: dict, capability: str) -> bool:
+            return not isinstance(device.get("capabilities"), list) or capability in device["capabilities"]
+
+        return {"device": [device["id"] for device in devices]} | {
+            f"{function}.device": [device["id"] for device in devices if can(device, capability)]
+            for function, capability in CAPABILITY_OF_FUNCTION.items() if capability
+        }
 
     def student_instructions(self) -> str:
         return "Smart home: answer with tool calls, or a short reply if nothing should be done."
