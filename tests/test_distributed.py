@@ -45,6 +45,9 @@ def project(tmp_path_factory, tiny_student, teacher_traces):
     (root / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
     shutil.copytree(ROOT / "configs", root / "configs")
     write_jsonl(root / "data/judged/accepted.jsonl", teacher_traces)
+    dev = [{**trace, "gold": trace["final"]} for trace in teacher_traces[:4]]  # sft's dev curve scores them
+    write_jsonl(root / "data/task/dev.jsonl", dev)
+    write_jsonl(root / "data/traces/dev.jsonl", dev)
     tiny_model_folder(tiny_student, root / "models/base")
     shutil.copytree(root / "models/base", root / "models/rft")
     return root

@@ -48,7 +48,7 @@ def test_rft_and_rl_at_zero_steps_pass_the_sft_model_through_and_evaluate_does_n
         assert json.loads((tmp_path / f"metrics/train/{name}.json").read_text()) == []
 
     (tmp_path / "data/task").mkdir(parents=True)
-    for split in ("test", "handwritten"):
+    for split in ("test", "handwritten", "blind"):
         (tmp_path / f"data/task/{split}.jsonl").write_text("")
     evaluated = run_stage(tmp_path, "evaluate.py", "rl", "models/rl")
     assert evaluated.returncode == 0, evaluated.stderr

@@ -50,7 +50,7 @@ PINNED = {
     "rl.json": {"steps": 2, "source": "models/distill", "final_frac_groups_filtered": 1.0},
     "prune.json": {"parameters_after": 3232064, "intermediate_size": 160, "recovery_final_loss": 10.669472,
                    "recovery_final_teacher_agreement": 0.986111},
-    "quantize.json": {"file_bytes": 3786160},
+    "quantize.json": {"file_bytes": 3786709},
     "judge.json": {"traces": 60, "accepted": 59},
     "eval/teacher.json": {"exact_match": 1.0, "parse_rate": 1.0, "handwritten_exact_match": 1.0, "handwritten_examples": 25},
     "eval/sft.json": {"exact_match": 0.0, "examples": 20},
