@@ -99,3 +99,11 @@ def test_held_out_sets_are_deps_of_prepare_and_evaluate_and_of_no_training_stage
         assert f"data/task/{name}.jsonl" in stages["evaluate"]["deps"], name
         for stage in TRAINING_STAGES:
             assert not [dep for dep in stages[stage]["deps"] if name in dep], f"{stage} must not read the held-out set {name}"
+
+
+def test_held_out_skip_checks_names_against_the_models_dvc_yaml_evaluates():
+    """params.py validates evaluate.held_out_skip against EVALUATED_MODELS, a copy of the
+    evaluate stage's foreach keys: the two lists must not drift apart."""
+    from supertiny.params import EVALUATED_MODELS
+
+    assert tuple(PIPELINE["evaluate"]["foreach"]) == EVALUATED_MODELS
