@@ -10,7 +10,7 @@ cascade curve; calibrate reads no output of this stage). dvc.yaml cannot be a de
 import sys
 from pathlib import Path
 
-from supertiny.intervals import scored_steps, step_changes
+from supertiny.intervals import split_steps, step_changes
 from supertiny.jsonl import atomic_write_text, read_json, read_jsonl, write_json
 from supertiny.params import load_params
 from supertiny.plots import SVG_DIR, markdown_lines, render
@@ -40,12 +40,11 @@ def main(models: list[str]) -> str:
     splits = [main_split, *sorted({r["split"] for rows in scored.values() for r in rows if r.get("split", main_split) != main_split})]
     rl_source = str(transfer.get("rl", {}).get("source", "models/rft")).removeprefix("models/")
     chain = [("base", "sft"), ("sft", "rft"), ("rft", "distill"), (rl_source, "rl"), (source, "pruned"), ("pruned", "deployed"), ("deployed", "teacher")]
-    steps = scored_steps(chain, alias)
-    changes = [
-        {"split": split, **change}
-        for split in splits
-        for change in step_changes({name: {r["id"]: r["correct"] for r in rows if r.get("split", main_split) == split} for name, rows in scored.items()}, steps)
-    ]
+    changes = []
+    for split in splits:
+        correct = {name: {r["id"]: r["correct"] for r in rows if r.get("split", main_split) == split} for name, rows in scored.items()}
+        steps = split_steps(chain, alias, {name for name, ids in correct.items() if ids})
+        changes += [{"split": split, **change} for change in step_changes(correct, steps)]
     write_json("reports/intervals.json", {
         ("" if c["split"] == main_split else f"{c['split']}_") + f"{c['after']}_vs_{c['before']}": {k: v for k, v in c.items() if k not in ("split", "before", "after")}
         for c in changes

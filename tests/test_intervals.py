@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import random
 
-from supertiny.intervals import paired_change, step_changes, scored_steps
+from supertiny.intervals import paired_change, split_steps, step_changes, scored_steps
 
 
 def test_a_clear_gain_is_significant_and_noise_is_not():
@@ -39,3 +39,15 @@ def test_steps_join_up_around_stages_that_were_switched_off():
     steps = scored_steps(chain, {"rft": "sft", "rl": "sft"})
     assert steps == [("base", "sft"), ("sft", "distill"), ("sft", "pruned"), ("pruned", "deployed")]
     assert scored_steps(chain, {}) == chain
+
+
+def test_a_split_measures_across_models_it_did_not_score():
+    """evaluate.held_out_skip: [base, pruned]: the hand-written sets still get sft → deployed, and the
+    test split, where every model scored, keeps every step."""
+    chain = [("base", "sft"), ("sft", "rft"), ("rft", "rl"), ("rl", "pruned"), ("pruned", "deployed"), ("deployed", "teacher")]
+    off = {"rft": "sft", "rl": "sft"}
+    assert split_steps(chain, off, {"sft", "deployed", "teacher"}) == [("base", "sft"), ("sft", "deployed"), ("deployed", "teacher")]
+    assert split_steps(chain, off, {"base", "sft", "pruned", "deployed", "teacher"}) == scored_steps(chain, off)
+    correct = {"sft": {"a": False, "b": False}, "deployed": {"a": True, "b": False}, "teacher": {"a": True, "b": True}}
+    pairs = [(s["before"], s["after"]) for s in step_changes(correct, split_steps(chain, off, set(correct)))]
+    assert pairs == [("sft", "deployed"), ("deployed", "teacher")]

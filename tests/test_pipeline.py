@@ -55,8 +55,8 @@ def test_repro_builds_every_model_metric_and_report(project):
     assert {"sft_vs_base", "rft_vs_sft", "rl_vs_distill", "deployed_vs_pruned", "teacher_vs_deployed"} <= set(intervals)
     assert all(v["low"] <= v["change"] <= v["high"] for v in intervals.values())
     assert all(v["examples"] == 20 for k, v in intervals.items() if not k.startswith(("handwritten_", "blind_")))
-    assert {"handwritten_rft_vs_sft", "blind_deployed_vs_pruned"} <= set(intervals)
-    assert not {"handwritten_sft_vs_base", "blind_sft_vs_base"} & set(intervals)  # the base is not scored there (evaluate.held_out_skip)
+    assert {"handwritten_rft_vs_sft", "blind_deployed_vs_rl"} <= set(intervals)  # pruned is not scored there: compression is one step
+    assert not {"handwritten_sft_vs_base", "blind_sft_vs_base", "blind_deployed_vs_pruned"} & set(intervals)  # evaluate.held_out_skip
     assert "| sft → rft |" in report
     assert len(json.loads((project / "metrics/train/sft.json").read_text())) == 4
     # exact match against steps: scored before training, every dev_curve_every (2) steps and at the end
@@ -84,7 +84,7 @@ def test_repro_builds_every_model_metric_and_report(project):
 
 @pytest.mark.slow
 def test_every_model_is_scored_on_the_hand_written_set_which_nothing_trains_on(project):
-    """evaluate scores the task's hand-written sets (but not the base: evaluate.held_out_skip) each as its own split (capped at 25 by the tiny
+    """evaluate scores the task's hand-written sets (but not base or pruned: evaluate.held_out_skip) each as its own split (capped at 25 by the tiny
     preset's evaluate.held_out_limit), next to the test split's unchanged keys; latency is
     timed on the test split only; no trace or training example holds a hand-written request."""
     from supertiny.held_out import normal_text
@@ -95,10 +95,11 @@ def test_every_model_is_scored_on_the_hand_written_set_which_nothing_trains_on(p
 
     hand = rows("data/task/handwritten.jsonl")
     assert len(hand) >= 120 and json.loads((project / "metrics/prepare.json").read_text())["handwritten_examples"] == len(hand)
-    base = json.loads((project / "metrics/eval/base.json").read_text())  # evaluate.held_out_skip: the base on the test split only
-    assert base["examples"] == 20 and not [key for key in base if key.startswith(("handwritten_", "blind_"))]
-    assert {r["split"] for r in rows("data/eval/base.jsonl")} == {"test"}
-    for name in ("teacher", "sft", "rft", "distill", "rl", "pruned", "deployed"):
+    for name in ("base", "pruned"):  # evaluate.held_out_skip: on the test split only
+        skipped = json.loads((project / "metrics/eval" / f"{name}.json").read_text())
+        assert skipped["examples"] == 20 and not [key for key in skipped if key.startswith(("handwritten_", "blind_"))]
+        assert {r["split"] for r in rows(f"data/eval/{name}.jsonl")} == {"test"}
+    for name in ("teacher", "sft", "rft", "distill", "rl", "deployed"):
         metrics = json.loads((project / "metrics" / "eval" / f"{name}.json").read_text())
         assert metrics["examples"] == 20 and metrics["handwritten_examples"] == 25 and metrics["latency_samples"] == 2
         assert {"handwritten_exact_match", "handwritten_parse_rate", *(f"handwritten_exact_match_{c}" for c in CATEGORIES)} <= set(metrics)
@@ -122,7 +123,7 @@ def test_every_model_is_scored_on_the_hand_written_set_which_nothing_trains_on(p
     teacher = json.loads((project / "metrics/eval/teacher.json").read_text())
     side_by_side = f"| teacher | {teacher['exact_match']:.3f} / {teacher['handwritten_exact_match']:.3f} |"
     assert "## Test split and hand-written set `handwritten` side by side" in report and side_by_side in report
-    assert [row["model"] for row in json.loads((project / "reports/models.json").read_text()) if row["handwritten_exact_match"] is None] == ["base"]
+    assert [row["model"] for row in json.loads((project / "reports/models.json").read_text()) if row["handwritten_exact_match"] is None] == ["base", "pruned"]
 
 
 @pytest.mark.slow

@@ -51,3 +51,14 @@ def scored_steps(chain: list[tuple[str, str]], same_as: dict[str, str]) -> list[
         return same_as.get(name, name)
 
     return list(dict.fromkeys((scored(before), scored(after)) for before, after in chain if scored(before) != scored(after)))
+
+
+def split_steps(chain: list[tuple[str, str]], same_as: dict[str, str], scored_here: set[str]) -> list[tuple[str, str]]:
+    """`scored_steps` on one split: a model that scored none of its examples (evaluate.held_out_skip)
+    is measured across, like a stage switched off, so skipping pruned on the hand-written sets
+    still reports sft → deployed there. A first model not scored keeps its steps (`step_changes` drops them)."""
+    across = dict(same_as)
+    for before, after in chain:
+        if after not in scored_here and after not in across:
+            across[after] = across.get(before, before)
+    return scored_steps(chain, across)
