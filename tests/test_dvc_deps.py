@@ -25,8 +25,8 @@ def stage_definitions() -> dict[str, dict]:
 
 def script_of(stage: dict) -> Path:
     words = shlex.split(stage["cmd"])
-    assert words[0] == "python", f"expected `python stages/...`, got {stage['cmd']!r}"
-    return ROOT / words[1]
+    assert words[:2] == ["PYTHONPATH=src", "python"], f"expected `PYTHONPATH=src python stages/...`, got {stage['cmd']!r}"
+    return ROOT / words[2]
 
 
 def inert(path: Path) -> bool:
@@ -107,3 +107,21 @@ def test_held_out_skip_checks_names_against_the_models_dvc_yaml_evaluates():
     from supertiny.params import EVALUATED_MODELS
 
     assert tuple(PIPELINE["evaluate"]["foreach"]) == EVALUATED_MODELS
+
+
+def test_a_stage_imports_supertiny_from_the_checkout_it_runs_in(tmp_path):
+    """A queued or --temp experiment runs in a copy of the project: with its cmd's PYTHONPATH=src
+    it imports the copy's src/, not the workspace's editable install (which once trained the
+    workspace's code under the copy's code hashes)."""
+    import os
+    import shutil
+    import subprocess
+    import sys
+
+    copy = tmp_path / "exp-copy"
+    shutil.copytree(ROOT / "src", copy / "src", ignore=shutil.ignore_patterns("__pycache__"))
+    words = shlex.split(PIPELINE["prepare"]["cmd"])
+    env = {**os.environ, **dict(word.split("=", 1) for word in words[: words.index("python")])}
+    found = subprocess.run([sys.executable, "-c", "import supertiny; print(supertiny.__file__)"], cwd=copy, env=env,
+                           capture_output=True, text=True, check=True).stdout.strip()
+    assert Path(found).resolve().is_relative_to(copy.resolve()), found

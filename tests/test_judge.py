@@ -202,3 +202,25 @@ def test_a_scope_word_never_widens_the_request_beyond_its_place_and_kind(task, h
         "final": [{"name": "set_power", "arguments": {"device": device, "on": False}} for device in devices],
     }
     assert reasons(task, trace, require_grounded_devices=False) == expected
+
+
+def test_the_judge_the_served_check_and_the_grammar_agree_on_what_each_device_can_do(task, splits):
+    """One capability rule (home.can_call) behind all three: a device a function may name in the
+    grammar is exactly one the served check lets through and the judge does not flag."""
+    from supertiny.tasks.smart_home.home import CAPABILITY_OF_FUNCTION
+    from supertiny.tasks.smart_home.tools import consistency_problems
+
+    example = splits["test"][0]
+    allowed = task.argument_values(example["context"])
+    checked = 0
+    for function, capability in CAPABILITY_OF_FUNCTION.items():
+        if not capability:
+            continue
+        for device in example["context"]["devices"]:
+            call = {"name": function, "arguments": {"device": device["id"]}}
+            can = capability in device["capabilities"]
+            assert (device["id"] in allowed[f"{function}.device"]) == can
+            assert (task.request_calls_problem(example, [call]) is None) == can
+            assert ("unsupported_capability" not in consistency_problems(example["context"], [call])) == can
+            checked += not can
+    assert checked  # the home has devices some function cannot use

@@ -9,7 +9,7 @@ from supertiny.tasks.smart_home.agent import ReferenceAgent
 from supertiny.tasks.smart_home.blind import BLIND_FILE
 from supertiny.tasks.smart_home.generator import CATEGORIES, generate_splits
 from supertiny.tasks.smart_home.handwritten import HANDWRITTEN_FILE
-from supertiny.tasks.smart_home.home import CAPABILITY_OF_FUNCTION, context_problems, render_compact
+from supertiny.tasks.smart_home.home import CAPABILITY_OF_FUNCTION, can_call, context_problems, render_compact
 from supertiny.tasks.smart_home.tools import ACTION_TOOLS, HELPER_TOOLS, consistency_problems, evidence_problems, run_helper
 
 TEACHER_SYSTEM_PROMPT = f"""You control a connected home. Use the helper tools to look the home up \
@@ -60,9 +60,8 @@ class SmartHomeTask:
             device = next((d for d in devices if d.get("id") == wanted), None)
             if device is None:
                 return f"{call['name']}: no device {str(wanted)[:60]!r} in this home"
-            capability, capabilities = CAPABILITY_OF_FUNCTION.get(call["name"]), device.get("capabilities")
-            if capability and isinstance(capabilities, list) and capability not in capabilities:
-                return f"{call['name']}: device {wanted!r} has no {capability}"
+            if not can_call(device, call["name"]):
+                return f"{call['name']}: device {wanted!r} has no {CAPABILITY_OF_FUNCTION[call['name']]}"
         return None
 
     def held_out_sets(self) -> dict[str, Path]:
@@ -86,12 +85,8 @@ class SmartHomeTask:
         """Every `device` argument names one of the home's devices (the schemas say so only in
         words), and one that can do what the function does (as `request_calls_problem` checks)."""
         devices = [device for device in context.get("devices", []) if isinstance(device, dict)]
-
-        def can(device: dict, capability: str) -> bool:
-            return not isinstance(device.get("capabilities"), list) or capability in device["capabilities"]
-
         return {"device": [device["id"] for device in devices]} | {
-            f"{function}.device": [device["id"] for device in devices if can(device, capability)]
+            f"{function}.device": [device["id"] for device in devices if can_call(device, function)]
             for function, capability in CAPABILITY_OF_FUNCTION.items() if capability
         }
 

@@ -90,6 +90,15 @@ CAPABILITY_OF_FUNCTION = {
 }
 
 
+def can_call(device: dict, function: str) -> bool:
+    """Whether `device` can do what `function` does: the one capability rule that the
+    judge, the served-request check and the constrained decoder share. A function without
+    a device capability (set_timer) and a device without a capabilities list (a served home
+    is only as checked as rendering it needs) pass."""
+    capability, capabilities = CAPABILITY_OF_FUNCTION.get(function), device.get("capabilities")
+    return not capability or not isinstance(capabilities, list) or capability in capabilities
+
+
 def generate_home(rng: random.Random, home_id: str) -> dict:
     """A random home: 3-6 rooms on both floors, 1-3 devices a room, a plausible current state."""
     downstairs = [r for r in ROOMS.values() if r.floor == "downstairs"]

@@ -11,11 +11,11 @@ import re
 
 from supertiny.tasks.smart_home import phrasing as P
 from supertiny.tasks.smart_home.home import (
-    CAPABILITY_OF_FUNCTION,
     COLORS,
     KINDS,
     ROOMS,
     TYPE_NOUNS,
+    can_call,
     device_by_id,
 )
 
@@ -144,8 +144,7 @@ def consistency_problems(context: dict, calls: list[dict]) -> list[str]:
             if device is None:
                 problems.append("unknown_device")
                 continue
-            capability = CAPABILITY_OF_FUNCTION.get(name)
-            if capability and capability not in device["capabilities"]:
+            if not can_call(device, name):
                 problems.append("unsupported_capability")
         target = (name, arguments.get("device"))
         value = repr(sorted(arguments.items()))
