@@ -5,8 +5,12 @@ must lie within its declared deps."""
 from __future__ import annotations
 
 import ast
+import os
 import re
 import shlex
+import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -113,11 +117,6 @@ def test_a_stage_imports_supertiny_from_the_checkout_it_runs_in(tmp_path):
     """A queued or --temp experiment runs in a copy of the project: with its cmd's PYTHONPATH=src
     it imports the copy's src/, not the workspace's editable install (which once trained the
     workspace's code under the copy's code hashes)."""
-    import os
-    import shutil
-    import subprocess
-    import sys
-
     copy = tmp_path / "exp-copy"
     shutil.copytree(ROOT / "src", copy / "src", ignore=shutil.ignore_patterns("__pycache__"))
     words = shlex.split(PIPELINE["prepare"]["cmd"])

@@ -8,6 +8,8 @@ import copy
 import pytest
 
 from supertiny.judge import judge_traces, rejection_reasons
+from supertiny.tasks.smart_home.home import CAPABILITY_OF_FUNCTION
+from supertiny.tasks.smart_home.tools import consistency_problems
 from presets import shipped
 from supertiny.teacher.loop import run_tool_loop
 from supertiny.teacher.reference import ReferenceBackend
@@ -207,9 +209,6 @@ def test_a_scope_word_never_widens_the_request_beyond_its_place_and_kind(task, h
 def test_the_judge_the_served_check_and_the_grammar_agree_on_what_each_device_can_do(task, splits):
     """One capability rule (home.can_call) behind all three: a device a function may name in the
     grammar is exactly one the served check lets through and the judge does not flag."""
-    from supertiny.tasks.smart_home.home import CAPABILITY_OF_FUNCTION
-    from supertiny.tasks.smart_home.tools import consistency_problems
-
     example = splits["test"][0]
     allowed = task.argument_values(example["context"])
     checked = 0
