@@ -8,6 +8,7 @@ import pytest
 from supertiny.params import BfclParams
 from supertiny.tasks import get_task
 from supertiny.tasks.bfcl.checker import check, decoded_output, official_scores
+from supertiny.tasks.bfcl.compose import composed_requests
 from supertiny.tasks.bfcl.data import NO_CALL_REPLY, TEST_CATEGORIES, TRAIN_CATEGORIES, by_id, category_examples, example, first_answer
 from supertiny.teacher.replay import ReplayBackend
 from supertiny.tool_format import parse_answer, render_answer
@@ -137,7 +138,7 @@ def test_the_live_summary_is_weighted_by_size_as_bfcls():
 
 
 def bfcl_task(**settings):
-    return get_task("bfcl", None, BfclParams(**{"train_per_category": 5, "dev_fraction": 0.01, "test_per_category": 3, **settings}))
+    return get_task("bfcl", None, BfclParams(**{"train_per_category": 5, "dev_fraction": 0.01, "test_per_category": 3, "train_irrelevance": None, "train_composed": 0, **settings}))
 
 
 def test_the_splits_sample_each_category_and_keep_the_test_categories_out_of_training():
@@ -215,3 +216,28 @@ def test_the_committed_bfcl_report_is_one_run_scored_by_bfcls_own_summary():
     assert report["examples"] == dict.fromkeys(TEST_CATEGORIES, report["params"]["bfcl.test_per_category"])
     base_to_deployed = next(c for c in report["changes"] if (c["before"], c["after"]) == ("base", "deployed"))
     assert base_to_deployed["overall"]["change"] == pytest.approx(report["models"]["deployed"]["overall"] - report["models"]["base"]["overall"], abs=1e-3)
+
+
+def test_composed_requests_join_one_call_train_requests_and_answer_with_all_their_calls():
+    splits = bfcl_task(train_per_category=40, train_irrelevance=2, train_composed=30).generate(7, {}, 0.0)
+    live = [e for e in splits["train"] if e["category"] != "composed"]
+    composed = [e for e in splits["train"] if e["category"] == "composed"]
+    assert sum(e["category"] == "live_irrelevance" for e in live) == 2 and sum(e["category"] == "live_simple" for e in live) == 40
+    assert len(composed) == 30 and len({e["id"] for e in composed}) == 30
+    parts = {e["id"]: e for e in live}
+    for request in composed:
+        chosen = [parts[i] for i in request["id"].removeprefix("composed_").split("+")]  # only train requests are joined
+        assert 2 <= len(chosen) <= 3 and request["gold"] == [call for part in chosen for call in part["gold"]]
+        assert all(part["input"].strip().rstrip(".")[1:] in request["input"] for part in chosen)
+        assert not request["context"] and all(call_problem(call, schemas_by_name(request["tools"])) is None for call in request["gold"])
+    same = [e for e in composed if len({call["name"] for call in e["gold"]}) == 1]
+    assert same and len(same) < len(composed), "both BFCL's parallel (one function) and parallel_multiple (several)"
+    assert splits == bfcl_task(train_per_category=40, train_irrelevance=2, train_composed=30).generate(7, {}, 0.0)
+    assert splits["dev"] == bfcl_task(train_per_category=40).generate(7, {}, 0.0)["dev"]
+
+
+def test_composing_needs_one_call_requests_to_join():
+    from supertiny.errors import SupertinyError
+
+    with pytest.raises(SupertinyError, match="bfcl.train_composed: 5 composed requests need at least 2"):
+        composed_requests([converted("live_parallel", "live_parallel_0-0-0")], 5, "7")

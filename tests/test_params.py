@@ -83,6 +83,8 @@ def test_the_fine_tuning_stages_share_one_settings_type():
         ({"prepare": {"task": "bfcl"}, "teach": {"backend": "reference"}}, "teach.backend reference is smart_home's rule agent; bfcl needs openai"),
         ({"bfcl": {"test_per_category": 0}}, "bfcl.test_per_category must be >= 1 or null"),
         ({"bfcl": {"dev_fraction": 1}}, "bfcl.dev_fraction must be within (0, 1)"),
+        ({"bfcl": {"train_composed": -1}}, "bfcl.train_composed must be >= 0"),
+        ({"bfcl": {"train_irrelevance": -5}}, "bfcl.train_irrelevance must be >= 0 or null"),
         ({"judge": {"require_grounded_devices": "yes"}}, "judge.require_grounded_devices must be bool"),
         ({"student": {"tiny": {"num_attention_heads": 3, "num_key_value_heads": 2}}}, "student.tiny.num_attention_heads must be a multiple of num_key_value_heads"),
         ({"rft": {"learning_rate": 2}}, "rft.learning_rate must be within (0, 1)"),

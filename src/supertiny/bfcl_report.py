@@ -24,9 +24,9 @@ MODELS = ("base", "sft", "deployed")
 STEPS = (("base", "sft"), ("base", "deployed"), ("sft", "deployed"))
 # BFCL v4 leaderboard (April 2026), non-live AST, for models of the student's size class
 PUBLISHED_NON_LIVE_AST = {"Qwen3-0.6B (FC)": 0.7179, "xLAM-2-1b-fc-r": 0.6904, "Hammer2.1-0.5b (FC)": 0.6598}
-RUN_PARAMS = ("prepare.seed", "bfcl.train_per_category", "bfcl.dev_fraction", "bfcl.test_per_category", "student.model",
-              "sft.max_steps", "sft.batch_size", "sft.max_length", "rft.max_steps", "rl.steps", "prune.target_ratio",
-              "prune.max_steps", "prune.max_length", "quantize.precision", "generation.max_new_tokens", "generation.constrained")
+RUN_PARAMS = ("prepare.seed", "bfcl.train_per_category", "bfcl.train_irrelevance", "bfcl.train_composed", "bfcl.dev_fraction",
+              "bfcl.test_per_category", "student.model", "sft.max_steps", "sft.batch_size", "sft.max_length", "rft.max_steps", "rl.steps",
+              "prune.target_ratio", "prune.learning_rate", "prune.max_steps", "prune.max_length", "quantize.precision", "generation.max_new_tokens", "generation.constrained")
 
 
 def bfcl_report(metrics: dict[str, dict], rows: dict[str, list[dict]], params: dict) -> dict:

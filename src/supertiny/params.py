@@ -100,10 +100,14 @@ class BfclParams:
     train_per_category: int | None  # live requests trained on per category, a seeded sample (null: all)
     dev_fraction: float     # of each live category, to dev
     test_per_category: int | None  # non-live requests tested per category, a seeded sample (null: all)
+    train_irrelevance: int | None  # live_irrelevance requests trained on (null: as train_per_category)
+    train_composed: int     # train requests composed of 2-3 one-call train requests (tasks/bfcl/compose.py)
 
     def check(self) -> None:
         for key in ("train_per_category", "test_per_category"):
             _require(getattr(self, key) is None or getattr(self, key) >= 1, key, "must be >= 1 or null")
+        _require(self.train_irrelevance is None or self.train_irrelevance >= 0, "train_irrelevance", "must be >= 0 or null")
+        _require(self.train_composed >= 0, "train_composed", "must be >= 0")
         _require(0 < self.dev_fraction < 1, "dev_fraction", "must be within (0, 1)")
 
 

@@ -34,8 +34,11 @@ class BfclTask(CustomTask):
     def generate(self, seed: int, sizes: dict[str, int], typo_rate: float) -> dict[str, list[dict]]:
         """test: a seeded sample of each non-live category (`bfcl.test_per_category`, null: all);
         dev: a seeded `bfcl.dev_fraction` of each live category; train: the rest of it (up to
-        `bfcl.train_per_category`). Each split keeps BFCL's order. `sizes` and `typo_rate` are smart_home's."""
-        from supertiny.tasks.bfcl.data import TEST_CATEGORIES, TRAIN_CATEGORIES, category_examples
+        `bfcl.train_per_category`, `bfcl.train_irrelevance` for live_irrelevance), then
+        `bfcl.train_composed` requests composed of train requests. Each split keeps BFCL's order.
+        `sizes` and `typo_rate` are smart_home's."""
+        from supertiny.tasks.bfcl.compose import composed_requests
+        from supertiny.tasks.bfcl.data import TEST_CATEGORIES, TRAIN_CATEGORIES, category_examples, is_irrelevance
 
         settings, test, train, dev = self.settings, [], [], []
         tested = set()
@@ -54,8 +57,10 @@ class BfclTask(CustomTask):
             order = list(range(len(examples)))
             random.Random(f"{seed}-{category}").shuffle(order)
             dev_count = max(1, round(len(examples) * settings.dev_fraction))
+            limit = settings.train_irrelevance if is_irrelevance(category) and settings.train_irrelevance is not None else settings.train_per_category
             dev += [examples[i] for i in sorted(order[:dev_count])]
-            train += [examples[i] for i in sorted(order[dev_count:][: settings.train_per_category])]
+            train += [examples[i] for i in sorted(order[dev_count:][:limit])]
+        train += composed_requests(train, settings.train_composed, f"{seed}-composed")
         return {"train": train, "dev": dev, "test": test}
 
     def teacher_messages(self, example: dict) -> list[dict]:
