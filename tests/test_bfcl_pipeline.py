@@ -18,7 +18,8 @@ from supertiny.tasks.bfcl.data import TEST_CATEGORIES, TRAIN_CATEGORIES
 
 pytestmark = pytest.mark.slow
 BFCL = {"prepare": {"task": "bfcl"}, "teach": {"backend": "replay"},
-        "bfcl": {"train_per_category": 4, "dev_fraction": 0.01, "test_per_category": 3}}
+        "bfcl": {"train_per_category": 4, "train_irrelevance": 2, "train_composed": 3, "dev_fraction": 0.01, "test_per_category": 3}}
+LIVE_CALLS = [c for c in TRAIN_CATEGORIES if c != "live_irrelevance"]
 MODELS = ("base", "sft", "rft", "distill", "rl", "pruned", "deployed")
 
 
@@ -41,11 +42,14 @@ def metrics(root, name: str) -> dict:
 def test_bfcl_runs_the_whole_graph_scored_by_its_own_checker(bfcl_project):
     root = bfcl_project
     prepare = metrics(root, "prepare")
-    assert prepare["train_examples"] == 4 * len(TRAIN_CATEGORIES) and prepare["test_examples"] == 3 * len(TEST_CATEGORIES)
-    assert all(prepare[f"train_{c}"] == 4 for c in TRAIN_CATEGORIES) and all(prepare[f"test_{c}"] == 3 for c in TEST_CATEGORIES)
+    assert prepare["train_examples"] == 4 * len(LIVE_CALLS) + 2 + 3 and prepare["test_examples"] == 3 * len(TEST_CATEGORIES)
+    assert all(prepare[f"train_{c}"] == 4 for c in LIVE_CALLS) and all(prepare[f"test_{c}"] == 3 for c in TEST_CATEGORIES)
+    assert prepare["train_live_irrelevance"] == 2 and prepare["train_composed"] == 3
     assert not any(f"train_{c}" in prepare or f"dev_{c}" in prepare for c in TEST_CATEGORIES)
     assert metrics(root, "teach")["dev_exact_match"] == 1.0
     assert metrics(root, "judge")["accepted"] >= 18
+    composed = [row for row in read_jsonl(root / "data/judged/accepted.jsonl") if row["category"] == "composed"]
+    assert len(composed) == 3, "the replay teacher answers a composed request with all its parts' calls, and the judge keeps them"
     assert all(row["tools"] for row in read_jsonl(root / "data/judged/accepted.jsonl") if row["category"] != "live_irrelevance")
 
     keys = [f"bfcl_{c}" for c in TEST_CATEGORIES] + ["bfcl_non_live_ast"]
