@@ -241,3 +241,7 @@ def test_composing_needs_one_call_requests_to_join():
 
     with pytest.raises(SupertinyError, match="bfcl.train_composed: 5 composed requests need at least 2"):
         composed_requests([converted("live_parallel", "live_parallel_0-0-0")], 5, "7")
+    two = [converted("live_simple", "live_simple_2-2-0"), converted("live_simple", "live_simple_3-2-1")]
+    assert len(composed_requests(two, 2, "7")) == 2  # both orders
+    with pytest.raises(SupertinyError, match="5 composed requests asked, but the train split's 2 one-call requests .* gave 2 distinct ones"):
+        composed_requests(two, 5, "7")

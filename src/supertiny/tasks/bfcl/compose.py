@@ -39,7 +39,7 @@ def composed_requests(train: list[dict], count: int, seed: str) -> list[dict]:
     for _ in range(count * 50):  # draws that fail (tools clash or too many) are redrawn
         if len(composed) == count:
             break
-        size = rng.choice((2, 2, 3))
+        size = min(rng.choice((2, 2, 3)), len(parts))
         if shared and rng.random() < 0.5:
             group = rng.choice(shared)
             chosen = rng.sample(group, min(size, len(group)))
@@ -52,6 +52,9 @@ def composed_requests(train: list[dict], count: int, seed: str) -> list[dict]:
         seen.add(ids)
         composed.append({"id": f"composed_{ids}", "input": _joined([p["input"] for p in chosen], rng), "context": {},
                          "category": "composed", "tools": tools, "gold": [call for p in chosen for call in p["gold"]]})
+    if len(composed) < count:  # a documented count, never a silent cut
+        raise SupertinyError(f"bfcl.train_composed: {count} composed requests asked, but the train split's {len(parts)} one-call requests "
+                             f"without a system message gave {len(composed)} distinct ones; ask for fewer or train on more")
     return composed
 
 
