@@ -22,9 +22,10 @@ SENTENCE_ENDS = ".?!。？！"
 
 
 def composed_requests(train: list[dict], count: int, seed: str) -> list[dict]:
-    """`count` requests, each joining 2 or 3 one-call train requests without a system message:
-    half of them parts that share their tools (one function called each time), half parts
-    with different tools (their union offered, at most `MAX_TOOLS`)."""
+    """`count` requests, each joining 2 or 3 one-call train requests without a system message.
+    Half the draws take parts that share their tools (one function called each time), half
+    parts with different tools (their union offered, at most `MAX_TOOLS`); the latter fail
+    more often, so more of the first kind are kept (191 of 300 in the README's BFCL run)."""
     if count == 0:
         return []
     parts = [example for example in train if _joinable(example)]
