@@ -16,6 +16,7 @@ import random
 from supertiny.errors import SupertinyError
 
 JOINERS = ("{} Also, {}", "{} And {}", "{}\n{}", "{} Then {}", "{} {}")
+MID_SENTENCE = {"{} Also, {}", "{} And {}", "{} Then {}"}  # joiners after which the next part goes on a sentence
 MAX_PART_CHARS = 250  # longer requests (pasted documents, code) would not read as one message
 MAX_TOOLS = 4  # the union of different parts' tools, as BFCL's parallel_multiple requests offer
 SENTENCE_ENDS = ".?!。？！"
@@ -84,7 +85,7 @@ def _joined(texts: list[str], rng: random.Random) -> str:
     message = _sentence(texts[0])
     for text in texts[1:]:
         joiner, text = rng.choice(JOINERS), text.strip()
-        if joiner.startswith("{} ") and joiner != "{} {}" and text[:1].isupper() and text[1:2].islower():
+        if joiner in MID_SENTENCE and text[:1].isupper() and text[1:2].islower():
             text = text[0].lower() + text[1:]
         message = joiner.format(message, _sentence(text))
     return message
