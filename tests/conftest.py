@@ -126,7 +126,7 @@ def reference_traces(task, examples):
     return run_teacher(ReferenceBackend(task), task, examples, shipped().teach, desc="reference")
 
 # The test files on the shared tiny build (the session fixture `project` above).
-SHARED_BUILD_FILES = {"test_pipeline.py", "test_dvc_workflow.py", "test_reproducibility.py"}
+SHARED_BUILD_FILES = {"test_pipeline.py", "test_dvc_workflow.py", "test_reproducibility.py", "test_scaling_report.py"}
 
 
 def pytest_xdist_make_scheduler(config, log):

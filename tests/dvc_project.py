@@ -17,7 +17,7 @@ import yaml
 from presets import write_tiny_params
 
 ROOT = Path(__file__).resolve().parents[1]
-COPIED = ["dvc.yaml", "params.yaml", "stages", "src", "configs", "examples", ".dvc/config", ".dvcignore", ".gitignore"]
+COPIED = ["dvc.yaml", "params.yaml", "stages", "src", "configs", "examples", "reports/scaling.json", ".dvc/config", ".dvcignore", ".gitignore"]
 GIT_USER = ["-c", "user.name=t", "-c", "user.email=t@t"]
 
 

@@ -17,6 +17,7 @@ from collections import Counter
 
 from supertiny.errors import SupertinyError
 from supertiny.intervals import paired_change
+from supertiny.revisions import lookup, params_at, read_at
 from supertiny.tasks.bfcl.checker import NON_LIVE_AST
 from supertiny.tasks.bfcl.data import TEST_CATEGORIES
 
@@ -49,7 +50,7 @@ def bfcl_report(metrics: dict[str, dict], rows: dict[str, list[dict]], params: d
         "examples": counts,
         "changes": [_change(verdicts, category_of, counts, before, after) for before, after in STEPS],
         "published_non_live_ast": PUBLISHED_NON_LIVE_AST,
-        "params": {key: _lookup(params, key) for key in RUN_PARAMS},
+        "params": {key: lookup(params, key) for key in RUN_PARAMS},
     }
 
 
@@ -66,24 +67,8 @@ def _change(verdicts: dict, category_of: dict, counts: dict, before: str, after:
     return change
 
 
-def _lookup(params: dict, dotted: str):
-    value = params
-    for key in dotted.split("."):
-        value = value.get(key) if isinstance(value, dict) else None
-    return value
-
-
 def read_run(repo: str, rev: str | None) -> tuple[dict, dict, dict]:
-    """(metrics, rows, params) of a run at `rev` (None: the workspace), through DVC: the
-    metrics are in git, the scored rows in DVC's cache."""
-    import dvc.api
-
-    def read(path: str) -> str:
-        try:
-            return dvc.api.read(path, repo=repo, rev=rev)
-        except Exception as error:  # a missing file, rev or cache entry: one line, not DVC's traceback
-            raise SupertinyError(f"{path} at {rev or 'the workspace'}: {error}") from error
-
-    metrics = {name: json.loads(read(f"metrics/eval/{name}.json")) for name in MODELS}
-    rows = {name: [json.loads(line) for line in read(f"data/eval/{name}.jsonl").splitlines() if line.strip()] for name in MODELS}
-    return metrics, rows, dvc.api.params_show(repo=repo, rev=rev)
+    """(metrics, rows, params) of a run at `rev` (None: the workspace)."""
+    metrics = {name: json.loads(read_at(f"metrics/eval/{name}.json", rev, repo)) for name in MODELS}
+    rows = {name: [json.loads(line) for line in read_at(f"data/eval/{name}.jsonl", rev, repo).splitlines() if line.strip()] for name in MODELS}
+    return metrics, rows, params_at(rev, repo)

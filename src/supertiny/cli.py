@@ -96,6 +96,15 @@ def _bfcl_report(args: argparse.Namespace) -> None:
     print(f"{args.output}: " + ", ".join(f"{name} {scores['overall']:.3f}" for name, scores in report["models"].items()))
 
 
+def _scaling_report(args: argparse.Namespace) -> None:
+    from supertiny.jsonl import write_json
+    from supertiny.scaling_report import scaling_report
+
+    rows = scaling_report(args.runs)
+    write_json(args.output, rows)
+    print(f"{args.output}: " + ", ".join(f"{row['run']} {row['deployed_test']:.3f}" for row in rows))
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="supertiny", description=__doc__.splitlines()[0])
     commands = parser.add_subparsers(dest="command", required=True)
@@ -160,6 +169,11 @@ def build_parser() -> argparse.ArgumentParser:
     bfcl.add_argument("--rev", help="the run's git revision or experiment name, e.g. bfcl-subset (default: the workspace)")
     bfcl.add_argument("--output", default="reports/bfcl.json", help="where to write it (default: reports/bfcl.json)")
     bfcl.set_defaults(run=_bfcl_report)
+
+    scaling = commands.add_parser("scaling-report", help="reports/scaling.json: sft and deployed exact match against sft's training, one row per run (README, More training)")
+    scaling.add_argument("runs", nargs="+", help="runs as LABEL=REV or REV: a commit or experiment name, or `workspace`")
+    scaling.add_argument("--output", default="reports/scaling.json", help="where to write it (default: reports/scaling.json)")
+    scaling.set_defaults(run=_scaling_report)
     return parser
 
 

@@ -31,9 +31,8 @@ VEGA_LITE_VERSION = "5.8"
 # machine has, and text widths move the layout: the SVG bytes would differ from machine to
 # machine, and a clean clone's `dvc repro` would not reproduce the hashes in dvc.lock.
 FONT = "Liberation Sans"
-# the plots the README and the pull-request report show (accuracy against training steps has
-# no data yet: no stage sweeps exact match over steps)
-KEY_PLOTS = ("accuracy_by_category", "accuracy_vs_latency", "accuracy_by_model")
+# the plots the README and the pull-request report show
+KEY_PLOTS = ("accuracy_by_category", "accuracy_vs_latency", "accuracy_by_model", "accuracy_vs_training")
 
 
 def file_name(plot_id: str) -> str:
