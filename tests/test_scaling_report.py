@@ -23,7 +23,7 @@ def scored(test: float, handwritten: float, blind: float) -> dict:
 
 
 def test_a_row_counts_the_examples_sft_saw_and_names_a_run_without_held_out_scores():
-    params = {"prepare": {"train_size": 4800}, "sft": {"max_steps": 600, "batch_size": 8, "seed": 1}}
+    params = {"prepare": {"train_size": 4800}, "sft": {"max_steps": 300, "batch_size": 8, "grad_accum": 2, "seed": 1}}
     row = scaling_row("more", {"sft": scored(0.8, 0.6, 0.5), "deployed": scored(0.7, 0.55, 0.45)},
                       {"examples": 4791, "train_seconds": 2700.0}, params)
     assert (row["sft_examples_seen"], row["traces"], row["epochs"]) == (4800, 4791, 1.0)

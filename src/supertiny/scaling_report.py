@@ -17,7 +17,7 @@ from supertiny.revisions import lookup, params_at, read_at
 
 MODELS = ("sft", "deployed")
 SPLITS = {"test": "exact_match", "handwritten": "handwritten_exact_match", "blind": "blind_exact_match"}
-RUN_PARAMS = ("prepare.train_size", "sft.max_steps", "sft.batch_size", "sft.learning_rate", "sft.seed",
+RUN_PARAMS = ("prepare.train_size", "sft.max_steps", "sft.batch_size", "sft.grad_accum", "sft.learning_rate", "sft.seed",
               "prune.target_ratio", "prune.max_steps", "prune.learning_rate", "quantize.precision")
 
 
@@ -27,7 +27,7 @@ def scaling_row(name: str, metrics: dict[str, dict], sft: dict, params: dict) ->
     missing = [f"{model}: {key}" for model in MODELS for key in SPLITS.values() if key not in metrics.get(model, {})]
     if missing:
         raise SupertinyError(f"run {name}: no {', '.join(missing)} (the held-out sets are scored for sft and deployed)")
-    seen = lookup(params, "sft.max_steps") * lookup(params, "sft.batch_size")
+    seen = lookup(params, "sft.max_steps") * lookup(params, "sft.batch_size") * lookup(params, "sft.grad_accum")  # batch_size is global
     return {
         "run": name,
         "sft_examples_seen": seen,
