@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import re
 
+from supertiny.held_out import check_kept_out, load_held_out_sets, normal_text
 from supertiny.tasks.smart_home import phrasing
-from supertiny.tasks.smart_home.generator import CATEGORIES, MAX_PARALLEL_CALLS, _normal
+from supertiny.tasks.smart_home.generator import CATEGORIES, MAX_PARALLEL_CALLS, _normal, generate_splits
 from supertiny.tasks.smart_home.home import home_signature
 from supertiny.teacher.loop import schemas_by_name, validation_error
 
@@ -17,6 +18,29 @@ def test_same_seed_same_examples_and_other_seed_differs(task):
     other = task.generate(seed=4, sizes=sizes, typo_rate=0.1)
     assert first == again
     assert [e["input"] for e in first["test"]] != [e["input"] for e in other["test"]]
+
+
+def test_test_split_does_not_depend_on_the_train_size(task):
+    """Drawn after train, test skipped train's homes: a larger train (here 1,000) moved it."""
+    small = task.generate(seed=3, sizes={"train": 200, "dev": 20, "test": 20}, typo_rate=0.1)
+    large = task.generate(seed=3, sizes={"train": 1000, "dev": 20, "test": 20}, typo_rate=0.1)
+    assert small["test"] == large["test"] and small["dev"] == large["dev"]
+
+
+def test_reserved_utterances_are_never_drawn():
+    sizes = {"train": 80, "dev": 20, "test": 20}
+    free = generate_splits(5, sizes, 0.0)
+    reserved = frozenset(normal_text(e["input"]) for e in free["train"][::4] + free["test"][:3])
+    kept_out = generate_splits(5, sizes, 0.0, reserved)
+    drawn = {normal_text(e["input"]) for examples in kept_out.values() for e in examples}
+    assert not drawn & reserved
+    assert [len(kept_out[s]) for s in sizes] == [80, 20, 20]
+
+
+def test_the_task_keeps_its_held_out_requests_out_of_a_large_train(task):
+    """At 2,400 train requests the default seed drew a hand-written timer request into train."""
+    splits = task.generate(seed=20261125, sizes={"train": 2400, "dev": 100, "test": 150}, typo_rate=0.06)
+    check_kept_out(load_held_out_sets(task), splits)  # raises naming both examples on a clash
 
 
 def test_split_sizes_categories_and_gold_only_in_eval_splits(splits):

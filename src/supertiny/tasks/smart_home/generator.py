@@ -16,6 +16,7 @@ import random
 import re
 from typing import Callable
 
+from supertiny.held_out import normal_text
 from supertiny.tasks.smart_home import phrasing as P
 from supertiny.tasks.smart_home.home import COLORS, KINDS, ROOM_KINDS, ROOMS, generate_home, home_signature
 
@@ -486,7 +487,8 @@ def _resample_state(rng: random.Random, home: dict) -> dict:
 
 
 def generate_split(
-    split: str, size: int, seed: int, typo_rate: float, taken_utterances: set[str], taken_homes: set[tuple]
+    split: str, size: int, seed: int, typo_rate: float, taken_utterances: set[str], taken_homes: set[tuple],
+    reserved: frozenset[str] = frozenset(),
 ) -> list[dict]:
     rng = random.Random(f"smart_home/{seed}/{split}")
     homes = []
@@ -506,7 +508,7 @@ def generate_split(
             if draft is None:
                 continue
             text = P.decorate(rng, draft.text, typo_rate, draft.protected)
-            if _normal(text) not in taken_utterances:
+            if _normal(text) not in taken_utterances and normal_text(text) not in reserved:
                 break
         else:  # pragma: no cover - only for absurdly small template sets
             raise RuntimeError(f"could not draw a fresh {category} example for {split}")
@@ -528,11 +530,19 @@ def _is_held_out(template_id: str) -> bool:
     return P.held_out(int(template_id.rsplit("/", 1)[1]))
 
 
-def generate_splits(seed: int, sizes: dict[str, int], typo_rate: float) -> dict[str, list[dict]]:
-    """Train first, then dev and test, each excluding every utterance and home drawn before it."""
+def generate_splits(
+    seed: int, sizes: dict[str, int], typo_rate: float, reserved: frozenset[str] = frozenset()
+) -> dict[str, list[dict]]:
+    """Test first, then dev, then train, each excluding every utterance and home drawn before it,
+    and every `reserved` utterance (the hand-written held-out requests, as `normal_text` gives them).
+
+    Test depends only on the seed and its own size, so runs that train on more or fewer requests
+    score the same test requests and can be compared pairwise.
+    """
     taken_utterances: set[str] = set()
     taken_homes: set[tuple] = set()
-    return {
-        split: generate_split(split, sizes[split], seed, typo_rate, taken_utterances, taken_homes)
-        for split in ("train", "dev", "test")
+    drawn = {
+        split: generate_split(split, sizes[split], seed, typo_rate, taken_utterances, taken_homes, reserved)
+        for split in ("test", "dev", "train")
     }
+    return {split: drawn[split] for split in ("train", "dev", "test")}
