@@ -6,7 +6,7 @@ held-out sets, checked and copied."""
 from collections import Counter
 
 from supertiny.handoffs import add_handoffs, read_handoffs
-from supertiny.held_out import check_kept_out, load_held_out_sets
+from supertiny.held_out import check_kept_out, held_out_requests, load_held_out_sets
 from supertiny.jsonl import write_json, write_jsonl
 from supertiny.params import load_params
 from supertiny.tasks import get_task
@@ -24,7 +24,7 @@ def main() -> str:
     held_out = load_held_out_sets(task)  # checked first: a bad row stops the stage before anything is written
     handoffs = read_handoffs(settings.handoffs, task)
     sizes = {"train": settings.train_size, "dev": settings.dev_size, "test": settings.test_size}
-    splits = task.generate(settings.seed, sizes, settings.typo_rate)
+    splits = task.generate(settings.seed, sizes, settings.typo_rate, held_out_requests(held_out))
     check_kept_out(held_out, splits)
     from_production = add_handoffs(handoffs, splits, held_out, task.action_tools) if handoffs else {}
     metrics = {}

@@ -29,7 +29,8 @@ def main() -> str | None:
     model, tokenizer = load_model("models/base")
     dev_curve = DevCurve(answer_sequences(tokenizer, task, dev), params.sft.dev_curve_every, "metrics/train/sft_dev.json")
     with tempfile.TemporaryDirectory() as work_dir:
-        metrics = train_sft(model, tokenizer, rows, params.sft, params.train, work_dir, "metrics/train/sft.json", [dev_curve])
+        metrics = train_sft(model, tokenizer, rows, params.sft, params.train, work_dir, "metrics/train/sft.json", [dev_curve],
+                            params.sft.neftune_noise_alpha)
     if not is_main_process():
         return None
     save_model(model, tokenizer, "models/sft")

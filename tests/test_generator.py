@@ -4,11 +4,15 @@ from __future__ import annotations
 
 import re
 
-from supertiny.held_out import check_kept_out, load_held_out_sets, normal_text
+import pytest
+
+from supertiny.errors import SupertinyError
+from supertiny.held_out import check_kept_out, held_out_requests, load_held_out_sets
 from supertiny.tasks.smart_home import phrasing
-from supertiny.tasks.smart_home.generator import CATEGORIES, MAX_PARALLEL_CALLS, _normal, generate_splits
+from supertiny.tasks.smart_home.generator import CATEGORIES, MAX_PARALLEL_CALLS, generate_splits
 from supertiny.tasks.smart_home.home import home_signature
 from supertiny.teacher.loop import schemas_by_name, validation_error
+from supertiny.utterances import normal_text
 
 
 def test_same_seed_same_examples_and_other_seed_differs(task):
@@ -27,20 +31,23 @@ def test_test_split_does_not_depend_on_the_train_size(task):
     assert small["test"] == large["test"] and small["dev"] == large["dev"]
 
 
-def test_reserved_utterances_are_never_drawn():
+def test_kept_out_utterances_are_never_drawn():
     sizes = {"train": 80, "dev": 20, "test": 20}
     free = generate_splits(5, sizes, 0.0)
-    reserved = frozenset(normal_text(e["input"]) for e in free["train"][::4] + free["test"][:3])
-    kept_out = generate_splits(5, sizes, 0.0, reserved)
+    keep_out = frozenset(normal_text(e["input"]) for e in free["train"][::4] + free["test"][:3])
+    kept_out = generate_splits(5, sizes, 0.0, keep_out)
     drawn = {normal_text(e["input"]) for examples in kept_out.values() for e in examples}
-    assert not drawn & reserved
+    assert not drawn & keep_out
     assert [len(kept_out[s]) for s in sizes] == [80, 20, 20]
 
 
-def test_the_task_keeps_its_held_out_requests_out_of_a_large_train(task):
-    """At 2,400 train requests the default seed drew a hand-written timer request into train."""
-    splits = task.generate(seed=20261125, sizes={"train": 2400, "dev": 100, "test": 150}, typo_rate=0.06)
-    check_kept_out(load_held_out_sets(task), splits)  # raises naming both examples on a clash
+def test_the_held_out_requests_kept_out_of_a_large_train(task):
+    """At 2,400 train requests the default seed draws a hand-written timer request into train
+    unless `prepare` passes the held-out requests as `keep_out`."""
+    held_out, sizes = load_held_out_sets(task), {"train": 2400, "dev": 100, "test": 150}
+    with pytest.raises(SupertinyError, match="an hour and a half"):
+        check_kept_out(held_out, task.generate(seed=20261125, sizes=sizes, typo_rate=0.06))
+    check_kept_out(held_out, task.generate(seed=20261125, sizes=sizes, typo_rate=0.06, keep_out=held_out_requests(held_out)))
 
 
 def test_split_sizes_categories_and_gold_only_in_eval_splits(splits):
@@ -54,8 +61,8 @@ def test_split_sizes_categories_and_gold_only_in_eval_splits(splits):
 
 def test_test_phrasings_and_homes_never_appear_in_train(splits):
     train, test = splits["train"], splits["test"]
-    train_utterances = {_normal(e["input"]) for e in train}
-    assert not train_utterances & {_normal(e["input"]) for e in test}
+    train_utterances = {normal_text(e["input"]) for e in train}
+    assert not train_utterances & {normal_text(e["input"]) for e in test}
     assert not {home_signature(e["context"]) for e in train} & {home_signature(e["context"]) for e in test}
     train_templates = {t for e in train for t in e["meta"]["templates"]}
     held_out = {t for e in test for t in e["meta"]["templates"] if phrasing.held_out(int(t.rsplit("/", 1)[1]))}

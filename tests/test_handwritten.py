@@ -18,7 +18,7 @@ import pytest
 
 from presets import write_tiny_params
 from supertiny.errors import SupertinyError
-from supertiny.held_out import check_kept_out, load_held_out_sets, normal_text, read_held_out_set
+from supertiny.held_out import check_kept_out, held_out_requests, load_held_out_sets, read_held_out_set
 from supertiny.params import load_params
 from supertiny.tasks.smart_home import phrasing
 from supertiny.tasks.smart_home.blind import BLIND_FILE
@@ -26,6 +26,7 @@ from supertiny.tasks.smart_home.generator import CATEGORIES
 from supertiny.tasks.smart_home.home import CAPABILITY_OF_FUNCTION, context_problems, home_signature
 from supertiny.tasks.smart_home.tools import consistency_problems
 from supertiny.teacher.loop import schemas_by_name, validation_error
+from supertiny.utterances import normal_text
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -112,7 +113,8 @@ def test_no_hand_written_request_is_in_the_generated_train_or_dev(task, held_out
     """At the shipped params (the default run's prepare) and at the tests' seed, for every set."""
     settings = load_params(ROOT / "params.yaml").prepare
     for seed in (settings.seed, 7):
-        splits = task.generate(seed, {"train": settings.train_size, "dev": settings.dev_size, "test": settings.test_size}, settings.typo_rate)
+        sizes = {"train": settings.train_size, "dev": settings.dev_size, "test": settings.test_size}
+        splits = task.generate(seed, sizes, settings.typo_rate, held_out_requests(held_out))
         trained = {normal_text(e["input"]) for split in ("train", "dev") for e in splits[split]}
         assert not trained & {normal_text(e["input"]) for rows in held_out.values() for e in rows}
         check_kept_out(held_out, splits)

@@ -87,7 +87,7 @@ def test_every_model_is_scored_on_the_hand_written_set_which_nothing_trains_on(p
     """evaluate scores the task's hand-written sets (but not base or pruned: evaluate.held_out_skip) each as its own split (capped at 25 by the tiny
     preset's evaluate.held_out_limit), next to the test split's unchanged keys; latency is
     timed on the test split only; no trace or training example holds a hand-written request."""
-    from supertiny.held_out import normal_text
+    from supertiny.utterances import normal_text
     from supertiny.tasks.smart_home.generator import CATEGORIES
 
     def rows(path):

@@ -55,3 +55,20 @@ def test_training_lowers_the_loss_and_writes_curves(tiny_student, rows, tmp_path
     assert curves[-1]["loss"] < curves[0]["loss"]
     assert metrics["steps"] == 8 and metrics["examples"] == len(rows)
     assert any(not torch.equal(a, b) for a, b in zip(before, model.parameters()))
+
+
+def test_neftune_noises_the_embeddings_while_training_only(tiny_student, rows, tmp_path):
+    """`sft.neftune_noise_alpha`: the same seeded run with noise ends on other weights; the hook is
+    gone afterwards, so the saved model embeds a prompt exactly as before training."""
+    model, tokenizer = tiny_student
+    params = training(max_steps=2, batch_size=4, learning_rate=3e-3, precision="fp32")
+    trained = {}
+    for alpha in (None, 5.0):
+        trained[alpha] = copy.deepcopy(model)
+        train_sft(trained[alpha], tokenizer, rows, params, train_settings(), str(tmp_path / f"work{alpha}"), str(tmp_path / f"c{alpha}.json"),
+                  neftune_noise_alpha=alpha)
+    assert any(not torch.equal(a, b) for a, b in zip(trained[None].parameters(), trained[5.0].parameters()))
+    embeddings = trained[5.0].get_input_embeddings()
+    embeddings.train()
+    ids = torch.tensor([[1, 2, 3]])
+    assert torch.equal(embeddings(ids), embeddings.weight[ids])

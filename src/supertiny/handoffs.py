@@ -22,9 +22,9 @@ import time
 from pathlib import Path
 
 from supertiny.errors import SupertinyError
-from supertiny.held_out import normal_text
 from supertiny.jsonl import iter_numbered_jsonl
 from supertiny.tool_schemas import tools_problem
+from supertiny.utterances import normal_text
 
 ORIGIN = "handoff"
 LOG_KEYS = ("time", "input", "context", "tools", "tiny", "teacher", "threshold", "error")

@@ -15,6 +15,7 @@ import jsonschema
 
 from supertiny.errors import SupertinyError
 from supertiny.jsonl import iter_numbered_jsonl
+from supertiny.utterances import normal_text
 
 EXAMPLE_KEYS = ("id", "input", "context", "category", "gold")
 GENERATED_SPLITS = ("train", "dev", "test")
@@ -72,9 +73,9 @@ def _shape_problem(row: dict, ids: set[str], schemas: dict[str, dict]) -> str | 
     return None
 
 
-def normal_text(text: str) -> str:
-    """An utterance as compared across sets: lower case, letters, digits, % and single spaces."""
-    return " ".join(re.sub(r"[^a-z0-9% ]+", " ", text.lower()).split())
+def held_out_requests(held_out: dict[str, list[dict]]) -> frozenset[str]:
+    """Every held-out request as `normal_text` gives it: what a generator must not draw (`Task.generate`'s `keep_out`)."""
+    return frozenset(normal_text(example["input"]) for examples in held_out.values() for example in examples)
 
 
 def check_kept_out(held_out: dict[str, list[dict]], splits: dict[str, list[dict]]) -> None:

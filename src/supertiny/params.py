@@ -259,11 +259,13 @@ class SftStageParams(SftParams):
 
     dev_curve_every: int     # steps between teacher-forced dev scorings (train/dev_curve.py); 0: the last step only
     dev_curve_examples: int  # dev examples each scoring reads
+    neftune_noise_alpha: float | None  # NEFTune: uniform noise of this scale on the input embeddings while training (null: off)
 
     def check(self) -> None:
         super().check()
         _require(self.dev_curve_every >= 0, "dev_curve_every", "must be >= 0")
         _require(self.dev_curve_examples >= 1, "dev_curve_examples", "must be >= 1")
+        _require(self.neftune_noise_alpha is None or self.neftune_noise_alpha > 0, "neftune_noise_alpha", "must be > 0 or null")
 
 
 @dataclass

@@ -59,8 +59,8 @@ class CustomTask:
         """Whether requests bring their own tool sets, so that the student's prompt lists each one's tools."""
         return tools_vary(read_requests(self.settings.requests, self.action_tools))
 
-    def generate(self, seed: int, sizes: dict[str, int], typo_rate: float) -> dict[str, list[dict]]:
-        """The user's requests as train/dev/test (`sizes` and `typo_rate` are smart_home's), after
+    def generate(self, seed: int, sizes: dict[str, int], typo_rate: float, keep_out: frozenset[str] = frozenset()) -> dict[str, list[dict]]:
+        """The user's requests as train/dev/test (`sizes`, `typo_rate` and `keep_out` are smart_home's), after
         checking every file, helpers included."""
         requests = read_requests(self.settings.requests, self.action_tools)
         self._helpers  # noqa: B018 - import and check the helpers now, before any work

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from supertiny.held_out import load_held_out_sets, normal_text
 from supertiny.tasks.smart_home import phrasing
 from supertiny.tasks.smart_home.agent import ReferenceAgent
 from supertiny.tasks.smart_home.blind import BLIND_FILE
@@ -37,11 +36,10 @@ class SmartHomeTask:
     helper_tools = HELPER_TOOLS
     context_label = "Home"
 
-    def generate(self, seed: int, sizes: dict[str, int], typo_rate: float) -> dict[str, list[dict]]:
-        """The generated splits, none of which draws a request of the hand-written held-out sets
-        (a short request like "set a timer for an hour and a half" can come up in a large train)."""
-        reserved = frozenset(normal_text(e["input"]) for examples in load_held_out_sets(self).values() for e in examples)
-        return generate_splits(seed, sizes, typo_rate, reserved)
+    def generate(self, seed: int, sizes: dict[str, int], typo_rate: float, keep_out: frozenset[str] = frozenset()) -> dict[str, list[dict]]:
+        """The generated splits, none of which draws a `keep_out` request (a short hand-written
+        one like "set a timer for an hour and a half" can come up in a large train)."""
+        return generate_splits(seed, sizes, typo_rate, keep_out)
 
     def teacher_messages(self, example: dict) -> list[dict]:
         return [{"role": "system", "content": TEACHER_SYSTEM_PROMPT}, {"role": "user", "content": example["input"]}]

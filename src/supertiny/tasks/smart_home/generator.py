@@ -16,9 +16,9 @@ import random
 import re
 from typing import Callable
 
-from supertiny.held_out import normal_text
 from supertiny.tasks.smart_home import phrasing as P
 from supertiny.tasks.smart_home.home import COLORS, KINDS, ROOM_KINDS, ROOMS, generate_home, home_signature
+from supertiny.utterances import normal_text
 
 CATEGORIES = ["simple", "multiple", "parallel", "relative", "irrelevance"]
 MAX_PARALLEL_CALLS = 4  # "all the lights" in a big home would make answers too long for a tiny model
@@ -468,10 +468,6 @@ CATEGORY_DRAFTS = {"simple": simple, "multiple": multiple, "parallel": parallel,
 # ---------------------------------------------------------------- splits
 
 
-def _normal(text: str) -> str:
-    return re.sub(r"[^a-z0-9% ]+", "", text.lower()).strip()
-
-
 def _resample_state(rng: random.Random, home: dict) -> dict:
     """Same layout, a fresh current state: one home yields many different situations."""
     context = copy.deepcopy(home)
@@ -488,7 +484,7 @@ def _resample_state(rng: random.Random, home: dict) -> dict:
 
 def generate_split(
     split: str, size: int, seed: int, typo_rate: float, taken_utterances: set[str], taken_homes: set[tuple],
-    reserved: frozenset[str] = frozenset(),
+    keep_out: frozenset[str] = frozenset(),
 ) -> list[dict]:
     rng = random.Random(f"smart_home/{seed}/{split}")
     homes = []
@@ -508,11 +504,11 @@ def generate_split(
             if draft is None:
                 continue
             text = P.decorate(rng, draft.text, typo_rate, draft.protected)
-            if _normal(text) not in taken_utterances and normal_text(text) not in reserved:
+            if normal_text(text) not in taken_utterances and normal_text(text) not in keep_out:
                 break
         else:  # pragma: no cover - only for absurdly small template sets
             raise RuntimeError(f"could not draw a fresh {category} example for {split}")
-        taken_utterances.add(_normal(text))
+        taken_utterances.add(normal_text(text))
         example = {
             "id": f"{split}-{index:05d}",
             "input": text,
@@ -531,10 +527,10 @@ def _is_held_out(template_id: str) -> bool:
 
 
 def generate_splits(
-    seed: int, sizes: dict[str, int], typo_rate: float, reserved: frozenset[str] = frozenset()
+    seed: int, sizes: dict[str, int], typo_rate: float, keep_out: frozenset[str] = frozenset()
 ) -> dict[str, list[dict]]:
     """Test first, then dev, then train, each excluding every utterance and home drawn before it,
-    and every `reserved` utterance (the hand-written held-out requests, as `normal_text` gives them).
+    and every `keep_out` utterance (the hand-written held-out requests, as `normal_text` gives them).
 
     Test depends only on the seed and its own size, so runs that train on more or fewer requests
     score the same test requests and can be compared pairwise.
@@ -542,7 +538,7 @@ def generate_splits(
     taken_utterances: set[str] = set()
     taken_homes: set[tuple] = set()
     drawn = {
-        split: generate_split(split, sizes[split], seed, typo_rate, taken_utterances, taken_homes, reserved)
+        split: generate_split(split, sizes[split], seed, typo_rate, taken_utterances, taken_homes, keep_out)
         for split in ("test", "dev", "train")
     }
     return {split: drawn[split] for split in ("train", "dev", "test")}
