@@ -23,7 +23,7 @@ def main() -> str | None:
     relaunch_under_accelerate(params.train)
     task = get_task(params.prepare.task)
     traces = read_jsonl("data/judged/accepted.jsonl", required=("input", "context", "final"))
-    rows = sft_rows(task, traces, params.sft.max_examples, params.sft.seed)
+    rows = sft_rows(task, traces, params.sft.max_examples, params.sft.seed, params.sft.turns_per_sequence)
     dev = read_jsonl("data/task/dev.jsonl", required=("id", "input", "context", "gold"))[: params.sft.dev_curve_examples]
     dev = with_student_golds(dev, read_jsonl("data/traces/dev.jsonl", required=("id", "final")))  # the answers as the student writes them
     model, tokenizer = load_model("models/base")
@@ -39,7 +39,7 @@ def main() -> str | None:
         params=as_dict(params.sft), parameters=count_parameters(model),
     )
     write_json("metrics/sft.json", metrics | dev_curve.last())
-    return f"models/sft: {metrics['steps']} steps on {metrics['examples']} traces, final loss {metrics['final_loss']}"
+    return f"models/sft: {metrics['steps']} steps on {metrics['examples']} traces in {metrics['sequences']} sequences, final loss {metrics['final_loss']}"
 
 
 if __name__ == "__main__":

@@ -88,7 +88,7 @@ def assert_same_run(root: Path, result, name: str, reference_curve: list[dict], 
 def test_two_processes_train_sft_and_distill_as_one_does(project, task, tmp_path):
     params, single = one_process(project)
     rows = sft_rows(task, [json.loads(line) for line in (project / "data/judged/accepted.jsonl").read_text().splitlines()],
-                    params.sft.max_examples, params.sft.seed)
+                    params.sft.max_examples, params.sft.seed, params.sft.turns_per_sequence)
 
     result = run_stage(project, "sft")
     model, tokenizer = load_model(project / "models/base")

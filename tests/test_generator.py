@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import re
+from collections import Counter
 
 import pytest
 
@@ -48,6 +50,24 @@ def test_the_held_out_requests_kept_out_of_a_large_train(task):
     with pytest.raises(SupertinyError, match="an hour and a half"):
         check_kept_out(held_out, task.generate(seed=20261125, sizes=sizes, typo_rate=0.06))
     check_kept_out(held_out, task.generate(seed=20261125, sizes=sizes, typo_rate=0.06, keep_out=held_out_requests(held_out)))
+
+
+def test_train_requests_per_home_asks_several_requests_of_one_home_and_state(task):
+    """`prepare.train_requests_per_home`: train's requests come in runs on one context (home and
+    state), categories still balanced; dev and test are the one-request-a-home draws."""
+    sizes = {"train": 400, "dev": 20, "test": 20}
+    single = task.generate(seed=3, sizes=sizes, typo_rate=0.1)
+    grouped = task.generate(seed=3, sizes=sizes, typo_rate=0.1, train_requests_per_home=4)
+    assert grouped["test"] == single["test"] and grouped["dev"] == single["dev"]
+    contexts = [json.dumps(e["context"], sort_keys=True) for e in grouped["train"]]
+    asked = Counter(contexts)
+    assert max(asked.values()) == 4 and sum(n == 4 for n in asked.values()) * 4 >= 0.9 * len(contexts)
+    assert len(set(json.dumps(e["context"], sort_keys=True) for e in single["train"])) > 0.9 * len(single["train"])
+    assert Counter(e["category"] for e in grouped["train"]) == Counter(e["category"] for e in single["train"])
+    assert len({normal_text(e["input"]) for e in grouped["train"]}) == 400
+    first = grouped["train"][0]
+    first["context"]["devices"][0]["state"]["power"] = "changed"  # each example owns its context
+    assert all(e["context"]["devices"][0]["state"]["power"] != "changed" for e in grouped["train"][1:4])
 
 
 def test_split_sizes_categories_and_gold_only_in_eval_splits(splits):

@@ -92,7 +92,7 @@ def test_the_smart_home_hand_offs_join_train_once_each_and_never_an_evaluated_re
     tiny_project_params(tmp_path, prepare={"handoffs": "handoffs"})
     preset = load_params(tmp_path / "params.yaml").prepare
     sizes = {"train": preset.train_size, "dev": preset.dev_size, "test": preset.test_size}
-    generated = task.generate(preset.seed, sizes, preset.typo_rate)
+    generated = task.generate(preset.seed, sizes, preset.typo_rate, train_requests_per_home=preset.train_requests_per_home)
     hard = production
     evaluated = generated["test"][0]  # a production request that is also a test one: never trained on
     predictor = load_predictor(tiny_folder, task, max_new_tokens=8)

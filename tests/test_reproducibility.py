@@ -44,14 +44,14 @@ def test_two_builds_from_scratch_write_identical_models_data_and_metrics(project
 # 1e-4): a change that moves these moved what the pipeline computes; if that was meant,
 # update them from the new build's metrics.
 PINNED = {
-    "sft.json": {"steps": 4, "examples": 59, "train_loss": 10.7668, "final_loss": 10.684249},
-    "rft.json": {"prompts": 8, "samples": 16, "acceptance_rate": 0.25, "teacher_answers_used": 6, "train_final_loss": 10.616886},
-    "distill.json": {"steps": 2, "final_loss": 0.001917, "final_teacher_agreement": 1.0},
+    "sft.json": {"steps": 4, "examples": 60, "sequences": 15, "train_loss": 10.7666, "final_loss": 10.707733},
+    "rft.json": {"prompts": 8, "samples": 16, "acceptance_rate": 0.25, "teacher_answers_used": 6, "train_final_loss": 10.658202},
+    "distill.json": {"steps": 2, "final_loss": 0.002096, "final_teacher_agreement": 0.975},
     "rl.json": {"steps": 2, "source": "models/distill", "final_frac_groups_filtered": 1.0},
     "prune.json": {"parameters_after": 3232064, "intermediate_size": 160, "recovery_final_loss": 10.669472,
                    "recovery_final_teacher_agreement": 0.986111},
     "quantize.json": {"file_bytes": 3786709},
-    "judge.json": {"traces": 60, "accepted": 59},
+    "judge.json": {"traces": 60, "accepted": 60},
     "eval/teacher.json": {"exact_match": 1.0, "parse_rate": 1.0, "handwritten_exact_match": 1.0, "handwritten_examples": 25},
     "eval/sft.json": {"exact_match": 0.0, "examples": 20},
     "eval/deployed.json": {"exact_match": 0.2, "parameters": 3232064},

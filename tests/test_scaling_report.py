@@ -29,6 +29,9 @@ def test_a_row_counts_the_examples_sft_saw_and_names_a_run_without_held_out_scor
     assert (row["sft_examples_seen"], row["traces"], row["epochs"]) == (4800, 4791, 1.0)
     assert (row["deployed_test"], row["sft_handwritten"], row["deployed_blind"]) == (0.7, 0.6, 0.45)
     assert row["prepare_train_size"] == 4800 and row["sft_seed"] == 1 and row["prune_target_ratio"] is None
+    packed = scaling_row("packed", {"sft": scored(0.8, 0.6, 0.5), "deployed": scored(0.7, 0.55, 0.45)},
+                         {"examples": 4000, "sequences": 1000, "train_seconds": 1.0}, params)
+    assert (packed["sft_examples_seen"], packed["epochs"]) == (19200, 4.8)  # 4,800 sequences of four traces each
 
     with pytest.raises(SupertinyError, match=r"^run base-only: no deployed: handwritten_exact_match, deployed: blind_exact_match"):
         scaling_row("base-only", {"sft": scored(0.8, 0.6, 0.5), "deployed": {"exact_match": 0.7}}, {"examples": 1, "train_seconds": 1}, params)

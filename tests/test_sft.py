@@ -10,7 +10,7 @@ import torch
 
 from presets import train_settings, training
 from supertiny.prompting import END_OF_TURN
-from supertiny.train.sft import make_sft_trainer, train_sft
+from supertiny.train.sft import make_sft_trainer, sft_rows, train_sft, trained_answers
 
 
 @pytest.fixture
@@ -72,3 +72,42 @@ def test_neftune_noises_the_embeddings_while_training_only(tiny_student, rows, t
     embeddings.train()
     ids = torch.tensor([[1, 2, 3]])
     assert torch.equal(embeddings(ids), embeddings.weight[ids])
+
+
+@pytest.fixture(scope="module")
+def home_traces(task):
+    """The reference teacher's traces for 12 train requests asked four at a time of three homes."""
+    from supertiny.teacher.loop import run_tool_loop
+    from supertiny.teacher.reference import ReferenceBackend
+
+    train = task.generate(seed=11, sizes={"train": 12, "dev": 6, "test": 6}, typo_rate=0.0, train_requests_per_home=4)["train"]
+    backend = ReferenceBackend(task)
+    return [{**e, "final": run_tool_loop(backend, task, e, 6).final} for e in train]
+
+
+def test_traces_sharing_a_home_are_packed_as_the_turns_of_one_conversation(task, home_traces):
+    single = sft_rows(task, home_traces, max_examples=None, seed=0)
+    packed = sft_rows(task, home_traces, max_examples=None, seed=0, turns_per_sequence=4)
+    assert len(single) == 12 and all(set(row) == {"prompt", "completion"} for row in single)
+    assert len(packed) == 3 and trained_answers(packed) == 12
+    turns = {}
+    for row in packed:
+        system, *rest = row["messages"]
+        assert system["role"] == "system" and [m["role"] for m in rest] == ["user", "assistant"] * 4
+        for user, answer in zip(rest[::2], rest[1::2]):
+            turns[(system["content"], user["content"])] = answer["content"]
+    assert turns == {(row["prompt"][0]["content"], row["prompt"][1]["content"]): row["completion"][0]["content"] for row in single}
+    assert len(sft_rows(task, home_traces, max_examples=None, seed=0, turns_per_sequence=3)) == 6  # 4 a home: 3 + 1
+
+
+def test_every_answer_of_a_packed_conversation_is_trained_and_nothing_else(tiny_student, task, home_traces, tmp_path):
+    model, tokenizer = tiny_student
+    packed = sft_rows(task, home_traces, max_examples=None, seed=0, turns_per_sequence=4)
+    trainer = make_sft_trainer(copy.deepcopy(model), tokenizer, packed, training(max_steps=1, precision="fp32"), train_settings(), str(tmp_path))
+    for row, encoded in zip(packed, trainer.train_dataset):
+        trained = tokenizer.decode([t for t, label in zip(encoded["input_ids"], encoded["labels"]) if label != -100])
+        answers = [m["content"] for m in row["messages"] if m["role"] == "assistant"]
+        assert trained == "".join(answer + END_OF_TURN for answer in answers)
+    metrics = train_sft(copy.deepcopy(model), tokenizer, packed, training(max_steps=2, batch_size=2, precision="fp32"), train_settings(),
+                        str(tmp_path / "work"), str(tmp_path / "curves.json"))
+    assert metrics["examples"] == 12 and metrics["sequences"] == 3

@@ -59,6 +59,7 @@ class PrepareParams:
     dev_size: int
     test_size: int
     typo_rate: float
+    train_requests_per_home: int  # smart_home: train requests asked in turn of each drawn home and state (sft.turns_per_sequence packs them)
     handoffs: str           # a hand-off log of `serve --fallback`, or a folder of them: their requests join train
 
     def check(self) -> None:
@@ -67,6 +68,7 @@ class PrepareParams:
         for key in ("train_size", "dev_size", "test_size"):
             _require(getattr(self, key) >= 1, key, "must be >= 1")
         _require(0.0 <= self.typo_rate <= 0.5, "typo_rate", "must be within [0, 0.5]")
+        _require(self.train_requests_per_home >= 1, "train_requests_per_home", "must be >= 1")
 
 
 TASKS = ("smart_home", "custom", "bfcl")
@@ -260,9 +262,11 @@ class SftStageParams(SftParams):
     dev_curve_every: int     # steps between teacher-forced dev scorings (train/dev_curve.py); 0: the last step only
     dev_curve_examples: int  # dev examples each scoring reads
     neftune_noise_alpha: float | None  # NEFTune: uniform noise of this scale on the input embeddings while training (null: off)
+    turns_per_sequence: int  # traces with the same prompt context trained as the turns of one conversation (1: one trace a sequence)
 
     def check(self) -> None:
         super().check()
+        _require(self.turns_per_sequence >= 1, "turns_per_sequence", "must be >= 1")
         _require(self.dev_curve_every >= 0, "dev_curve_every", "must be >= 0")
         _require(self.dev_curve_examples >= 1, "dev_curve_examples", "must be >= 1")
         _require(self.neftune_noise_alpha is None or self.neftune_noise_alpha > 0, "neftune_noise_alpha", "must be > 0 or null")

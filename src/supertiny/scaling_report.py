@@ -27,7 +27,8 @@ def scaling_row(name: str, metrics: dict[str, dict], sft: dict, params: dict) ->
     missing = [f"{model}: {key}" for model in MODELS for key in SPLITS.values() if key not in metrics.get(model, {})]
     if missing:
         raise SupertinyError(f"run {name}: no {', '.join(missing)} (the held-out sets are scored for sft and deployed)")
-    seen = lookup(params, "sft.max_steps") * lookup(params, "sft.batch_size") * lookup(params, "sft.grad_accum")  # batch_size is global
+    sequences = lookup(params, "sft.max_steps") * lookup(params, "sft.batch_size") * lookup(params, "sft.grad_accum")  # batch_size is global
+    seen = round(sequences * sft["examples"] / sft.get("sequences", sft["examples"]))  # a packed sequence holds several traces
     return {
         "run": name,
         "sft_examples_seen": seen,

@@ -23,10 +23,13 @@ class Task(Protocol):
     helper_tools: list[dict]  # lookups only the prototype teacher may call
     context_label: str  # names the context in the student's prompt
 
-    def generate(self, seed: int, sizes: dict[str, int], typo_rate: float, keep_out: frozenset[str] = frozenset()) -> dict[str, list[dict]]:
+    def generate(
+        self, seed: int, sizes: dict[str, int], typo_rate: float, keep_out: frozenset[str] = frozenset(), train_requests_per_home: int = 1,
+    ) -> dict[str, list[dict]]:
         """train/dev/test. `keep_out`: requests (as `supertiny.utterances.normal_text` gives them)
         a generator must not draw, the held-out sets' (`prepare` passes them); tasks that read
-        their requests from files ignore it, and `prepare` stops on a collision instead."""
+        their requests from files ignore it, and `prepare` stops on a collision instead.
+        `train_requests_per_home`: a generator's train requests asked in turn of one context."""
         ...
 
     def teacher_messages(self, example: dict) -> list[dict]:

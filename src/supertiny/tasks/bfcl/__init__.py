@@ -31,12 +31,14 @@ class BfclTask(CustomTask):
     def helper_tools(self) -> list[dict]:
         return []
 
-    def generate(self, seed: int, sizes: dict[str, int], typo_rate: float, keep_out: frozenset[str] = frozenset()) -> dict[str, list[dict]]:
+    def generate(
+        self, seed: int, sizes: dict[str, int], typo_rate: float, keep_out: frozenset[str] = frozenset(), train_requests_per_home: int = 1,
+    ) -> dict[str, list[dict]]:
         """test: a seeded sample of each non-live category (`bfcl.test_per_category`, null: all);
         dev: a seeded `bfcl.dev_fraction` of each live category; train: the rest of it (up to
         `bfcl.train_per_category`, `bfcl.train_irrelevance` for live_irrelevance), then
         `bfcl.train_composed` requests composed of train requests. Each split keeps BFCL's order.
-        `sizes`, `typo_rate` and `keep_out` are smart_home's."""
+        `sizes`, `typo_rate`, `keep_out` and `train_requests_per_home` are smart_home's."""
         from supertiny.tasks.bfcl.compose import composed_requests
         from supertiny.tasks.bfcl.data import TEST_CATEGORIES, TRAIN_CATEGORIES, category_examples, is_irrelevance
 

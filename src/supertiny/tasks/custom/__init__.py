@@ -59,8 +59,10 @@ class CustomTask:
         """Whether requests bring their own tool sets, so that the student's prompt lists each one's tools."""
         return tools_vary(read_requests(self.settings.requests, self.action_tools))
 
-    def generate(self, seed: int, sizes: dict[str, int], typo_rate: float, keep_out: frozenset[str] = frozenset()) -> dict[str, list[dict]]:
-        """The user's requests as train/dev/test (`sizes`, `typo_rate` and `keep_out` are smart_home's), after
+    def generate(
+        self, seed: int, sizes: dict[str, int], typo_rate: float, keep_out: frozenset[str] = frozenset(), train_requests_per_home: int = 1,
+    ) -> dict[str, list[dict]]:
+        """The user's requests as train/dev/test (`sizes`, `typo_rate`, `keep_out` and `train_requests_per_home` are smart_home's), after
         checking every file, helpers included."""
         requests = read_requests(self.settings.requests, self.action_tools)
         self._helpers  # noqa: B018 - import and check the helpers now, before any work

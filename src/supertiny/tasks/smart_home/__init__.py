@@ -36,10 +36,12 @@ class SmartHomeTask:
     helper_tools = HELPER_TOOLS
     context_label = "Home"
 
-    def generate(self, seed: int, sizes: dict[str, int], typo_rate: float, keep_out: frozenset[str] = frozenset()) -> dict[str, list[dict]]:
+    def generate(
+        self, seed: int, sizes: dict[str, int], typo_rate: float, keep_out: frozenset[str] = frozenset(), train_requests_per_home: int = 1,
+    ) -> dict[str, list[dict]]:
         """The generated splits, none of which draws a `keep_out` request (a short hand-written
         one like "set a timer for an hour and a half" can come up in a large train)."""
-        return generate_splits(seed, sizes, typo_rate, keep_out)
+        return generate_splits(seed, sizes, typo_rate, keep_out, train_requests_per_home)
 
     def teacher_messages(self, example: dict) -> list[dict]:
         return [{"role": "system", "content": TEACHER_SYSTEM_PROMPT}, {"role": "user", "content": example["input"]}]

@@ -484,8 +484,13 @@ def _resample_state(rng: random.Random, home: dict) -> dict:
 
 def generate_split(
     split: str, size: int, seed: int, typo_rate: float, taken_utterances: set[str], taken_homes: set[tuple],
-    keep_out: frozenset[str] = frozenset(),
+    requests_per_home: int = 1,
 ) -> list[dict]:
+    """`size` examples of `split`, none with an utterance in `taken_utterances` (which grows).
+
+    `requests_per_home` > 1 asks that many requests in turn of one drawn home and state, as a
+    hub's users do (sft packs them into one sequence: the home is read once for all of them);
+    a request the home cannot serve after a few tries moves on to a fresh one."""
     rng = random.Random(f"smart_home/{seed}/{split}")
     homes = []
     while len(homes) < max(6, size // 4):
@@ -497,22 +502,27 @@ def generate_split(
     categories = [CATEGORIES[i % len(CATEGORIES)] for i in range(size)]
     rng.shuffle(categories)
     examples = []
+    shared, asked = None, 0
     for index, category in enumerate(categories):
-        for _ in range(200):
-            context = _resample_state(rng, rng.choice(homes))
+        for attempt in range(200):
+            if requests_per_home == 1 or shared is None or asked >= requests_per_home or attempt >= _TRIES_ON_ONE_HOME:
+                shared, asked = _resample_state(rng, rng.choice(homes)), 0
+            context = shared
             draft = CATEGORY_DRAFTS[category](rng, context, split)
             if draft is None:
                 continue
             text = P.decorate(rng, draft.text, typo_rate, draft.protected)
-            if normal_text(text) not in taken_utterances and normal_text(text) not in keep_out:
+            key = normal_text(text)
+            if key not in taken_utterances:
                 break
         else:  # pragma: no cover - only for absurdly small template sets
             raise RuntimeError(f"could not draw a fresh {category} example for {split}")
-        taken_utterances.add(normal_text(text))
+        taken_utterances.add(key)
+        asked += 1
         example = {
             "id": f"{split}-{index:05d}",
             "input": text,
-            "context": context,
+            "context": copy.deepcopy(context),
             "category": category,
             "meta": {"templates": draft.templates, "held_out_phrasing": any(_is_held_out(t) for t in draft.templates)},
         }
@@ -522,23 +532,28 @@ def generate_split(
     return examples
 
 
+_TRIES_ON_ONE_HOME = 10  # a category its home cannot serve (no two lights for `parallel`) moves to a fresh home
+
+
 def _is_held_out(template_id: str) -> bool:
     return P.held_out(int(template_id.rsplit("/", 1)[1]))
 
 
 def generate_splits(
-    seed: int, sizes: dict[str, int], typo_rate: float, keep_out: frozenset[str] = frozenset()
+    seed: int, sizes: dict[str, int], typo_rate: float, keep_out: frozenset[str] = frozenset(), train_requests_per_home: int = 1,
 ) -> dict[str, list[dict]]:
     """Test first, then dev, then train, each excluding every utterance and home drawn before it,
     and every `keep_out` utterance (the hand-written held-out requests, as `normal_text` gives them).
 
     Test depends only on the seed and its own size, so runs that train on more or fewer requests
-    score the same test requests and can be compared pairwise.
+    score the same test requests and can be compared pairwise. Dev and test ask one request of
+    each home and state; train asks `train_requests_per_home`.
     """
-    taken_utterances: set[str] = set()
+    taken_utterances: set[str] = set(keep_out)
     taken_homes: set[tuple] = set()
+    per_home = {"test": 1, "dev": 1, "train": train_requests_per_home}
     drawn = {
-        split: generate_split(split, sizes[split], seed, typo_rate, taken_utterances, taken_homes, keep_out)
+        split: generate_split(split, sizes[split], seed, typo_rate, taken_utterances, taken_homes, per_home[split])
         for split in ("test", "dev", "train")
     }
     return {split: drawn[split] for split in ("train", "dev", "test")}
