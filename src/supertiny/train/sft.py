@@ -34,9 +34,10 @@ class CompletionSFTTrainer(CompletionOnlyLossMixin, SFTTrainer):
 def sft_rows(task, traces: list[dict], max_examples: int | None, seed: int, turns_per_sequence: int = 1) -> list[dict]:
     """Prompt/completion rows, one a trace; with `turns_per_sequence` > 1, conversations whose
     turns are up to that many traces sharing a system prompt (one home, one tool set). The
-    context is ~85% of a trace's tokens: read once for several answers, it makes a step that
-    many times cheaper per trace. Every assistant turn is trained; the first is exactly what
-    the student is asked in serving, the later ones read earlier, unrelated turns first."""
+    context is ~85% of a trace's tokens: read once for four answers, a smart_home trace costs
+    about half the compute (README, packed training). Every assistant turn is trained; the
+    first is exactly what serving asks, the later ones read earlier, unrelated turns first.
+    A conversation longer than `max_length` loses its last turns to trl's truncation."""
     pairs = [(student_messages(task, trace), answer_message(student_answer(trace))) for trace in traces]
     rng = random.Random(seed)
     rng.shuffle(pairs)
