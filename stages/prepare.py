@@ -23,8 +23,7 @@ def main() -> str:
     task = get_task(settings.task, params.custom, params.bfcl)
     held_out = load_held_out_sets(task)  # checked first: a bad row stops the stage before anything is written
     handoffs = read_handoffs(settings.handoffs, task)
-    sizes = {"train": settings.train_size, "dev": settings.dev_size, "test": settings.test_size}
-    splits = task.generate(settings.seed, sizes, settings.typo_rate, held_out_requests(held_out), settings.train_requests_per_home)
+    splits = task.generate(settings, held_out_requests(held_out))
     check_kept_out(held_out, splits)
     from_production = add_handoffs(handoffs, splits, held_out, task.action_tools) if handoffs else {}
     metrics = {}

@@ -6,6 +6,7 @@ from supertiny.changes import with_student_golds
 from supertiny.checkpoints import count_parameters, load_model, save_model
 from supertiny.compress.fidelity import answer_sequences
 from supertiny.device import resolve_device
+from supertiny.errors import SupertinyError
 from supertiny.jsonl import read_jsonl, write_json
 from supertiny.launch import is_main_process, relaunch_under_accelerate
 from supertiny.modelcard import write_card
@@ -23,6 +24,8 @@ def main() -> str | None:
     relaunch_under_accelerate(params.train)
     task = get_task(params.prepare.task)
     traces = read_jsonl("data/judged/accepted.jsonl", required=("input", "context", "final"))
+    if not traces:  # before loading anything: a judge that rejected every trace leaves nothing to learn
+        raise SupertinyError("data/judged/accepted.jsonl: no accepted traces to train on (metrics/judge.json and data/judged/rejected.jsonl say why)")
     rows = sft_rows(task, traces, params.sft.max_examples, params.sft.seed, params.sft.turns_per_sequence)
     dev = read_jsonl("data/task/dev.jsonl", required=("id", "input", "context", "gold"))[: params.sft.dev_curve_examples]
     dev = with_student_golds(dev, read_jsonl("data/traces/dev.jsonl", required=("id", "final")))  # the answers as the student writes them

@@ -31,7 +31,9 @@ def task():
 
 @pytest.fixture(scope="session")
 def splits(task):
-    return task.generate(seed=7, sizes={"train": 400, "dev": 120, "test": 150}, typo_rate=0.06)
+    from presets import drawing
+
+    return task.generate(drawing(7, {"train": 400, "dev": 120, "test": 150}, typo_rate=0.06))
 
 
 @pytest.fixture(scope="session")

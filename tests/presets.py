@@ -44,3 +44,13 @@ def train_settings(**overrides):
 
 def tiny_student_params():
     return dataclasses.replace(shipped().student, model="tiny")
+
+
+def drawing(seed: int, sizes: dict[str, int] | None = None, typo_rate: float = 0.0, train_requests_per_home: int = 1):
+    """The shipped `prepare` section drawing `sizes` (train/dev/test; tasks that read their
+    requests from files ignore them) with `seed`, for tests that call `Task.generate`."""
+    sizes = sizes or {}
+    return dataclasses.replace(
+        shipped().prepare, seed=seed, typo_rate=typo_rate, train_requests_per_home=train_requests_per_home,
+        train_size=sizes.get("train", 1), dev_size=sizes.get("dev", 1), test_size=sizes.get("test", 1),
+    )

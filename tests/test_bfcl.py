@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pytest
 
+from presets import drawing
 from supertiny.params import BfclParams
 from supertiny.tasks import get_task
 from supertiny.tasks.bfcl.checker import check, decoded_output, official_scores
@@ -142,9 +143,9 @@ def bfcl_task(**settings):
 
 
 def test_the_splits_sample_each_category_and_keep_the_test_categories_out_of_training():
-    splits = bfcl_task().generate(7, {}, 0.0)
-    assert splits == bfcl_task().generate(7, {}, 0.0)
-    assert splits["test"] != bfcl_task().generate(8, {}, 0.0)["test"]
+    splits = bfcl_task().generate(drawing(7))
+    assert splits == bfcl_task().generate(drawing(7))
+    assert splits["test"] != bfcl_task().generate(drawing(8))["test"]
     count = lambda split: {c: sum(e["category"] == c for e in splits[split]) for c in sorted({e["category"] for e in splits[split]})}  # noqa: E731
     assert count("test") == dict.fromkeys(sorted(TEST_CATEGORIES), 3)
     assert count("train") == dict.fromkeys(sorted(TRAIN_CATEGORIES), 5)
@@ -154,7 +155,7 @@ def test_the_splits_sample_each_category_and_keep_the_test_categories_out_of_tra
     live = [e for c in TRAIN_CATEGORIES for e in category_examples(c)]
     overlap = [e for e in live if " ".join(e["input"].lower().split()) in tested]
     assert overlap, "BFCL asks some live requests again in the non-live categories"
-    everything = bfcl_task(train_per_category=None, test_per_category=None).generate(7, {}, 0.0)
+    everything = bfcl_task(train_per_category=None, test_per_category=None).generate(drawing(7))
     assert len(everything["test"]) == 1240
     trained = {e["id"] for split in ("train", "dev") for e in everything[split]}
     assert trained and not trained & {e["id"] for e in overlap}
@@ -219,7 +220,7 @@ def test_the_committed_bfcl_report_is_one_run_scored_by_bfcls_own_summary():
 
 
 def test_composed_requests_join_one_call_train_requests_and_answer_with_all_their_calls():
-    splits = bfcl_task(train_per_category=40, train_irrelevance=2, train_composed=30).generate(7, {}, 0.0)
+    splits = bfcl_task(train_per_category=40, train_irrelevance=2, train_composed=30).generate(drawing(7))
     live = [e for e in splits["train"] if e["category"] != "composed"]
     composed = [e for e in splits["train"] if e["category"] == "composed"]
     assert sum(e["category"] == "live_irrelevance" for e in live) == 2 and sum(e["category"] == "live_simple" for e in live) == 40
@@ -232,8 +233,8 @@ def test_composed_requests_join_one_call_train_requests_and_answer_with_all_thei
         assert not request["context"] and all(call_problem(call, schemas_by_name(request["tools"])) is None for call in request["gold"])
     same = [e for e in composed if len({call["name"] for call in e["gold"]}) == 1]
     assert same and len(same) < len(composed), "both BFCL's parallel (one function) and parallel_multiple (several)"
-    assert splits == bfcl_task(train_per_category=40, train_irrelevance=2, train_composed=30).generate(7, {}, 0.0)
-    assert splits["dev"] == bfcl_task(train_per_category=40).generate(7, {}, 0.0)["dev"]
+    assert splits == bfcl_task(train_per_category=40, train_irrelevance=2, train_composed=30).generate(drawing(7))
+    assert splits["dev"] == bfcl_task(train_per_category=40).generate(drawing(7))["dev"]
 
 
 def test_composing_needs_one_call_requests_to_join():

@@ -21,7 +21,7 @@ import yaml
 from custom_feature import FEATURE, SETTINGS, copy_feature, crm_settings
 from dvc_project import git_commit, run, tiny_project
 from fault_server import FaultServer
-from presets import merged
+from presets import drawing, merged
 from servers import free_port, subprocess_server, threaded_server
 
 from supertiny.jsonl import read_jsonl
@@ -53,7 +53,7 @@ def crm_project(tmp_path_factory):
     copy_feature(root)
     smart_home = (root / "params.yaml").read_text()
     task = get_task("custom", crm_settings(tools=str(root / FEATURE / "tools.json"), requests=str(root / FEATURE / "requests.jsonl"), helpers=[]))
-    examples = [row for split in task.generate(0, {}, 0.0).values() for row in split]  # every request, whatever its split
+    examples = [row for split in task.generate(drawing(0)).values() for row in split]  # every request, whatever its split
     server = FaultServer(task, backend=ReplayBackend(task, examples), judge_score=lambda text: 5)
     with threaded_server(server.app) as url:
         (root / "params.yaml").write_text(crm_params(smart_home, url))

@@ -9,7 +9,7 @@ import json
 
 import pytest
 from custom_feature import ROOT, crm_settings
-from presets import shipped
+from presets import drawing, shipped
 
 from supertiny.prompting import render_tools, student_messages
 from supertiny.serve.protocol import Limits, RequestError, parse_request
@@ -21,14 +21,14 @@ from supertiny.tasks.smart_home.home import render_compact
 def calendar():
     settings = dataclasses.replace(shipped().custom, tools=str(ROOT / "examples/calendar/tools.json"), requests=str(ROOT / "examples/calendar/requests.jsonl"))
     task = get_task("custom", settings)
-    return task, task.generate(shipped().prepare.seed, {}, 0.0)
+    return task, task.generate(shipped().prepare)
 
 
 @pytest.fixture(scope="module")
 def crm():
     task = get_task("custom", crm_settings(tools=str(ROOT / "tests/features/crm/tools.json"),
                                            requests=str(ROOT / "tests/features/crm/requests.jsonl"), helpers=[]))
-    return task, task.generate(1, {}, 0.0)
+    return task, task.generate(drawing(1))
 
 
 def test_the_smart_home_prompt_is_unchanged(task, splits):

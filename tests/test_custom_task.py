@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 import yaml
 from custom_feature import ROOT, crm_settings
-from presets import shipped
+from presets import drawing, shipped
 
 from supertiny.errors import SupertinyError
 from supertiny.jsonl import read_jsonl
@@ -31,7 +31,7 @@ def at_root(monkeypatch):
 
 
 def prepare(settings, seed: int = 1):
-    return get_task("custom", settings).generate(seed, {}, 0.0)
+    return get_task("custom", settings).generate(drawing(seed))
 
 
 def test_the_crm_feature_splits_by_seed_and_by_hand():
@@ -53,7 +53,7 @@ def test_the_crm_feature_splits_by_seed_and_by_hand():
 
 def test_the_shipped_example_reads_its_chats_and_keeps_one_tool_set():
     task = get_task("custom", shipped().custom)
-    splits = task.generate(shipped().prepare.seed, {}, 0.0)
+    splits = task.generate(shipped().prepare)
     rows = [row for split in splits.values() for row in split]
     assert not task.tools_vary and not any("tools" in row for row in rows)
     first = next(row for row in rows if row["id"] == "cal-01")

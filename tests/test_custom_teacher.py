@@ -9,7 +9,7 @@ import json
 import pytest
 from custom_feature import ROOT, crm_settings
 from fault_server import FaultServer
-from presets import shipped
+from presets import drawing, shipped
 from servers import threaded_server
 
 from supertiny.evaluation import evaluate_model
@@ -34,7 +34,7 @@ def crm():
     os.chdir(ROOT)  # the helpers' module path is relative to the project root
     try:
         task = get_task("custom", crm_settings())
-        splits = task.generate(1, {}, 0.0)
+        splits = task.generate(drawing(1))
         task.helper_tools  # noqa: B018 - import them here, at the root
     finally:
         os.chdir(here)

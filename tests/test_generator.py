@@ -8,6 +8,7 @@ from collections import Counter
 
 import pytest
 
+from presets import drawing
 from supertiny.errors import SupertinyError
 from supertiny.held_out import check_kept_out, held_out_requests, load_held_out_sets
 from supertiny.tasks.smart_home import phrasing
@@ -19,17 +20,17 @@ from supertiny.utterances import normal_text
 
 def test_same_seed_same_examples_and_other_seed_differs(task):
     sizes = {"train": 60, "dev": 20, "test": 20}
-    first = task.generate(seed=3, sizes=sizes, typo_rate=0.1)
-    again = task.generate(seed=3, sizes=sizes, typo_rate=0.1)
-    other = task.generate(seed=4, sizes=sizes, typo_rate=0.1)
+    first = task.generate(drawing(3, sizes, typo_rate=0.1))
+    again = task.generate(drawing(3, sizes, typo_rate=0.1))
+    other = task.generate(drawing(4, sizes, typo_rate=0.1))
     assert first == again
     assert [e["input"] for e in first["test"]] != [e["input"] for e in other["test"]]
 
 
 def test_test_split_does_not_depend_on_the_train_size(task):
     """Drawn after train, test skipped train's homes: a larger train (here 1,000) moved it."""
-    small = task.generate(seed=3, sizes={"train": 200, "dev": 20, "test": 20}, typo_rate=0.1)
-    large = task.generate(seed=3, sizes={"train": 1000, "dev": 20, "test": 20}, typo_rate=0.1)
+    small = task.generate(drawing(3, {"train": 200, "dev": 20, "test": 20}, typo_rate=0.1))
+    large = task.generate(drawing(3, {"train": 1000, "dev": 20, "test": 20}, typo_rate=0.1))
     assert small["test"] == large["test"] and small["dev"] == large["dev"]
 
 
@@ -48,16 +49,16 @@ def test_the_held_out_requests_kept_out_of_a_large_train(task):
     unless `prepare` passes the held-out requests as `keep_out`."""
     held_out, sizes = load_held_out_sets(task), {"train": 2400, "dev": 100, "test": 150}
     with pytest.raises(SupertinyError, match="an hour and a half"):
-        check_kept_out(held_out, task.generate(seed=20261125, sizes=sizes, typo_rate=0.06))
-    check_kept_out(held_out, task.generate(seed=20261125, sizes=sizes, typo_rate=0.06, keep_out=held_out_requests(held_out)))
+        check_kept_out(held_out, task.generate(drawing(20261125, sizes, typo_rate=0.06)))
+    check_kept_out(held_out, task.generate(drawing(20261125, sizes, typo_rate=0.06), held_out_requests(held_out)))
 
 
 def test_train_requests_per_home_asks_several_requests_of_one_home_and_state(task):
     """`prepare.train_requests_per_home`: train's requests come in runs on one context (home and
     state), categories still balanced; dev and test are the one-request-a-home draws."""
     sizes = {"train": 400, "dev": 20, "test": 20}
-    single = task.generate(seed=3, sizes=sizes, typo_rate=0.1)
-    grouped = task.generate(seed=3, sizes=sizes, typo_rate=0.1, train_requests_per_home=4)
+    single = task.generate(drawing(3, sizes, typo_rate=0.1))
+    grouped = task.generate(drawing(3, sizes, typo_rate=0.1, train_requests_per_home=4))
     assert grouped["test"] == single["test"] and grouped["dev"] == single["dev"]
     contexts = [json.dumps(e["context"], sort_keys=True) for e in grouped["train"]]
     asked = Counter(contexts)

@@ -19,7 +19,7 @@ from custom_feature import FEATURE, copy_feature, crm_settings
 from dvc_project import git_commit, run, tiny_project
 from fault_server import FaultServer
 from model_folders import tiny_model_folder
-from presets import ROOT, shipped, write_tiny_params
+from presets import ROOT, drawing, shipped, write_tiny_params
 from servers import threaded_server
 
 from supertiny.cascade import HAND_OFF_ALL
@@ -39,7 +39,7 @@ KEY_ENV, SECRET = "SUPERTINY_TEST_TEACHER_KEY", "sk-teacher-secret-42"
 @pytest.fixture(scope="module")
 def production(task) -> list[dict]:
     """Requests production might send: homes and utterances drawn apart from the preset's splits."""
-    drawn = task.generate(seed=99, sizes={"train": 1, "dev": 1, "test": 3}, typo_rate=0.0)["test"]
+    drawn = task.generate(drawing(99, {"train": 1, "dev": 1, "test": 3}))["test"]
     return [{"input": f"{e['input']} (production request {i})", "context": e["context"]} for i, e in enumerate(drawn)]
 
 
@@ -91,8 +91,7 @@ def test_the_smart_home_hand_offs_join_train_once_each_and_never_an_evaluated_re
     monkeypatch.setenv(KEY_ENV, SECRET)
     tiny_project_params(tmp_path, prepare={"handoffs": "handoffs"})
     preset = load_params(tmp_path / "params.yaml").prepare
-    sizes = {"train": preset.train_size, "dev": preset.dev_size, "test": preset.test_size}
-    generated = task.generate(preset.seed, sizes, preset.typo_rate, train_requests_per_home=preset.train_requests_per_home)
+    generated = task.generate(preset)
     hard = production
     evaluated = generated["test"][0]  # a production request that is also a test one: never trained on
     predictor = load_predictor(tiny_folder, task, max_new_tokens=8)

@@ -5,6 +5,7 @@ error naming the file and line."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import re
@@ -113,8 +114,7 @@ def test_no_hand_written_request_is_in_the_generated_train_or_dev(task, held_out
     """At the shipped params (the default run's prepare) and at the tests' seed, for every set."""
     settings = load_params(ROOT / "params.yaml").prepare
     for seed in (settings.seed, 7):
-        sizes = {"train": settings.train_size, "dev": settings.dev_size, "test": settings.test_size}
-        splits = task.generate(seed, sizes, settings.typo_rate, held_out_requests(held_out))
+        splits = task.generate(dataclasses.replace(settings, seed=seed), held_out_requests(held_out))
         trained = {normal_text(e["input"]) for split in ("train", "dev") for e in splits[split]}
         assert not trained & {normal_text(e["input"]) for rows in held_out.values() for e in rows}
         check_kept_out(held_out, splits)

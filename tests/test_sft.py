@@ -4,11 +4,15 @@ from __future__ import annotations
 
 import copy
 import json
+import os
+import shutil
+import subprocess
+import sys
 
 import pytest
 import torch
 
-from presets import train_settings, training
+from presets import ROOT, drawing, train_settings, training, write_tiny_params
 from supertiny.prompting import END_OF_TURN
 from supertiny.train.sft import make_sft_trainer, sft_rows, train_sft, trained_answers
 
@@ -80,7 +84,7 @@ def home_traces(task):
     from supertiny.teacher.loop import run_tool_loop
     from supertiny.teacher.reference import ReferenceBackend
 
-    train = task.generate(seed=11, sizes={"train": 12, "dev": 6, "test": 6}, typo_rate=0.0, train_requests_per_home=4)["train"]
+    train = task.generate(drawing(11, {"train": 12, "dev": 6, "test": 6}, train_requests_per_home=4))["train"]
     backend = ReferenceBackend(task)
     return [{**e, "final": run_tool_loop(backend, task, e, 6).final} for e in train]
 
@@ -110,4 +114,35 @@ def test_every_answer_of_a_packed_conversation_is_trained_and_nothing_else(tiny_
         assert trained == "".join(answer + END_OF_TURN for answer in answers)
     metrics = train_sft(copy.deepcopy(model), tokenizer, packed, training(max_steps=2, batch_size=2, precision="fp32"), train_settings(),
                         str(tmp_path / "work"), str(tmp_path / "curves.json"))
-    assert metrics["examples"] == 12 and metrics["sequences"] == 3
+    assert metrics["examples"] == 12 and metrics["sequences"] == 3 and metrics["answers_cut"] == 0
+
+
+def test_answers_past_max_length_are_counted_and_warned_about(tiny_student, task, home_traces, tmp_path, capsys):
+    """A packed conversation longer than max_length loses its last answers to trl's truncation:
+    sft says how many in its metrics and on stderr instead of training on less in silence."""
+    model, tokenizer = tiny_student
+    packed = sft_rows(task, home_traces, max_examples=None, seed=0, turns_per_sequence=4)
+    lengths = [len(tokenizer.apply_chat_template(row["messages"], tokenize=True)) for row in packed]
+    settings = training(max_steps=1, batch_size=1, precision="fp32", max_length=min(lengths) - 40)  # every last answer past it
+    metrics = train_sft(copy.deepcopy(model), tokenizer, packed, settings, train_settings(), str(tmp_path / "work"), str(tmp_path / "curves.json"))
+    assert 3 <= metrics["answers_cut"] < metrics["examples"] == 12
+    assert f"{metrics['answers_cut']} of 12 answers run past max_length ({settings.max_length} tokens)" in capsys.readouterr().err
+
+
+def test_the_sft_stage_stops_in_one_line_when_the_judge_accepted_nothing(tmp_path):
+    """A judge that rejects every trace (a strict llm_judge on a new feature) stops sft before
+    it loads a model, naming the file, and leaves the judge's outputs as they were."""
+    shutil.copy(ROOT / "params.yaml", tmp_path / "params.yaml")
+    write_tiny_params(tmp_path / "params.yaml")
+    judged = tmp_path / "data/judged"
+    judged.mkdir(parents=True)
+    (judged / "accepted.jsonl").write_text("")
+    (judged / "rejected.jsonl").write_text('{"input": "turn it on", "reasons": ["no device"]}\n')
+    env = {**os.environ, "PYTHONPATH": str(ROOT / "src")}
+    result = subprocess.run([sys.executable, str(ROOT / "stages/sft.py")], cwd=tmp_path, capture_output=True, text=True, env=env, timeout=120)
+    assert result.returncode == 2, result.stderr
+    errors = [line for line in (result.stdout + result.stderr).splitlines() if line.strip()]
+    assert errors == ["supertiny: error: data/judged/accepted.jsonl: no accepted traces to train on "
+                      "(metrics/judge.json and data/judged/rejected.jsonl say why)"], errors
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["data", "params.yaml"]  # no model or metrics written
+    assert (judged / "rejected.jsonl").read_text().count("\n") == 1

@@ -5,7 +5,7 @@ from __future__ import annotations
 import dataclasses
 import json
 
-from presets import shipped
+from presets import drawing, shipped
 from supertiny.score import score_predictions
 from supertiny.teacher.loop import run_tool_loop
 from supertiny.teacher.reference import ReferenceBackend
@@ -84,7 +84,7 @@ def test_reference_teacher_is_good_but_not_perfect_and_never_needs_gold(task, sp
     metrics = _blind_scores(task, splits["dev"])
     assert metrics["exact_match"] >= 0.9
     assert metrics["exact_match_irrelevance"] >= 0.9
-    typo_on_every_request = task.generate(seed=7, sizes={"train": 8, "dev": 60, "test": 8}, typo_rate=1.0)["dev"]
+    typo_on_every_request = task.generate(drawing(7, {"train": 8, "dev": 60, "test": 8}, typo_rate=1.0))["dev"]
     assert 0.6 <= _blind_scores(task, typo_on_every_request)["exact_match"] < 1.0, "its mistakes on typos are real ones"
 
 

@@ -12,9 +12,12 @@ a prompt needs.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from supertiny.errors import SupertinyError
+
+if TYPE_CHECKING:
+    from supertiny.params import PrepareParams
 
 
 class Task(Protocol):
@@ -23,13 +26,12 @@ class Task(Protocol):
     helper_tools: list[dict]  # lookups only the prototype teacher may call
     context_label: str  # names the context in the student's prompt
 
-    def generate(
-        self, seed: int, sizes: dict[str, int], typo_rate: float, keep_out: frozenset[str] = frozenset(), train_requests_per_home: int = 1,
-    ) -> dict[str, list[dict]]:
-        """train/dev/test. `keep_out`: requests (as `supertiny.utterances.normal_text` gives them)
-        a generator must not draw, the held-out sets' (`prepare` passes them); tasks that read
-        their requests from files ignore it, and `prepare` stops on a collision instead.
-        `train_requests_per_home`: a generator's train requests asked in turn of one context."""
+    def generate(self, prepare: PrepareParams, keep_out: frozenset[str] = frozenset()) -> dict[str, list[dict]]:
+        """train/dev/test as params.yaml's `prepare` section draws them: every task reads its
+        seed, a generator its sizes and knobs. `keep_out`: requests (as
+        `supertiny.utterances.normal_text` gives them) a generator must not draw, the held-out
+        sets' (`prepare` passes them); tasks that read their requests from files ignore it, and
+        `prepare` stops on a collision instead."""
         ...
 
     def teacher_messages(self, example: dict) -> list[dict]:

@@ -8,6 +8,7 @@ the completion ends with `<|im_end|>`, so the model learns to stop.
 from __future__ import annotations
 
 import random
+import sys
 
 from datasets import Dataset
 from transformers.trainer_pt_utils import LengthGroupedSampler
@@ -15,7 +16,7 @@ from trl import SFTConfig, SFTTrainer
 
 from supertiny.params import TrainingParams, TrainParams
 from supertiny.changes import student_answer
-from supertiny.prompting import answer_message, student_messages
+from supertiny.prompting import END_OF_TURN, answer_message, student_messages
 from supertiny.train.common import CompletionOnlyLossMixin, TrainingCurves, per_device_batch, trainer_metrics, training_kwargs
 
 
@@ -94,8 +95,20 @@ def make_sft_trainer(
     )
 
 
+def answers_cut(trainer, tokenizer, rows: list[dict]) -> int:
+    """The answers of `rows` whose end of turn trl's truncation to `max_length` cut off: they
+    train in part or, with nothing of them left, not at all (long contexts, many turns)."""
+    end_of_turn = tokenizer.convert_tokens_to_ids(END_OF_TURN)
+    return trained_answers(rows) - sum(list(labels).count(end_of_turn) for labels in trainer.train_dataset["labels"])
+
+
 def train_sft(model, tokenizer, rows: list[dict], params: TrainingParams, train: TrainParams, work_dir: str, curves_path: str,
               callbacks=(), neftune_noise_alpha: float | None = None) -> dict:
     curves = TrainingCurves(curves_path)
     trainer = make_sft_trainer(model, tokenizer, rows, params, train, work_dir, [curves, *callbacks], neftune_noise_alpha=neftune_noise_alpha)
-    return {"examples": trained_answers(rows), "sequences": len(rows), "bf16": bool(trainer.args.bf16), **trainer_metrics(trainer.train(), curves)}
+    answers, cut = trained_answers(rows), answers_cut(trainer, tokenizer, rows)
+    if cut:
+        print(f"supertiny: warning: {cut} of {answers} answers run past max_length ({params.max_length} tokens) and train in part or "
+              "not at all: raise max_length (or, packed, lower sft.turns_per_sequence)", file=sys.stderr)
+    return {"examples": answers, "sequences": len(rows), "answers_cut": cut, "bf16": bool(trainer.args.bf16),
+            **trainer_metrics(trainer.train(), curves)}

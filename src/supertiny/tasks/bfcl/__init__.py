@@ -12,9 +12,13 @@ from __future__ import annotations
 
 import json
 import random
+from typing import TYPE_CHECKING
 
 from supertiny.errors import SupertinyError
 from supertiny.tasks.custom import CustomTask, context_text
+
+if TYPE_CHECKING:
+    from supertiny.params import PrepareParams
 
 
 class BfclTask(CustomTask):
@@ -31,18 +35,16 @@ class BfclTask(CustomTask):
     def helper_tools(self) -> list[dict]:
         return []
 
-    def generate(
-        self, seed: int, sizes: dict[str, int], typo_rate: float, keep_out: frozenset[str] = frozenset(), train_requests_per_home: int = 1,
-    ) -> dict[str, list[dict]]:
+    def generate(self, prepare: PrepareParams, keep_out: frozenset[str] = frozenset()) -> dict[str, list[dict]]:
         """test: a seeded sample of each non-live category (`bfcl.test_per_category`, null: all);
         dev: a seeded `bfcl.dev_fraction` of each live category; train: the rest of it (up to
         `bfcl.train_per_category`, `bfcl.train_irrelevance` for live_irrelevance), then
         `bfcl.train_composed` requests composed of train requests. Each split keeps BFCL's order.
-        `sizes`, `typo_rate`, `keep_out` and `train_requests_per_home` are smart_home's."""
+        `prepare.seed` draws every sample; the sizes and `keep_out` are a generator's."""
         from supertiny.tasks.bfcl.compose import composed_requests
         from supertiny.tasks.bfcl.data import TEST_CATEGORIES, TRAIN_CATEGORIES, category_examples, is_irrelevance
 
-        settings, test, train, dev = self.settings, [], [], []
+        settings, seed, test, train, dev = self.settings, prepare.seed, [], [], []
         tested = set()
         for category in TEST_CATEGORIES:
             examples = category_examples(category)

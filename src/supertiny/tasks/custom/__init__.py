@@ -11,12 +11,15 @@ from __future__ import annotations
 
 import json
 from functools import cached_property
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from supertiny.errors import SupertinyError
 from supertiny.tasks.custom.files import assign_splits, read_requests, read_tools, system_text, tools_vary
 from supertiny.tasks.custom.helpers import load_helpers
 from supertiny.tool_schemas import tools_problem
+
+if TYPE_CHECKING:
+    from supertiny.params import PrepareParams
 
 STUDENT_INSTRUCTIONS = "Answer with tool calls, or a short reply if nothing should be done."
 
@@ -59,15 +62,14 @@ class CustomTask:
         """Whether requests bring their own tool sets, so that the student's prompt lists each one's tools."""
         return tools_vary(read_requests(self.settings.requests, self.action_tools))
 
-    def generate(
-        self, seed: int, sizes: dict[str, int], typo_rate: float, keep_out: frozenset[str] = frozenset(), train_requests_per_home: int = 1,
-    ) -> dict[str, list[dict]]:
-        """The user's requests as train/dev/test (`sizes`, `typo_rate`, `keep_out` and `train_requests_per_home` are smart_home's), after
-        checking every file, helpers included."""
+    def generate(self, prepare: PrepareParams, keep_out: frozenset[str] = frozenset()) -> dict[str, list[dict]]:
+        """The user's requests as train/dev/test, split by `prepare.seed` and this section's
+        fractions, after checking every file, helpers included (the sizes and `keep_out` are
+        a generator's)."""
         requests = read_requests(self.settings.requests, self.action_tools)
         self._helpers  # noqa: B018 - import and check the helpers now, before any work
         settings = self.settings
-        return assign_splits(settings.requests, requests, self.action_tools, seed, settings.dev_fraction, settings.test_fraction)
+        return assign_splits(settings.requests, requests, self.action_tools, prepare.seed, settings.dev_fraction, settings.test_fraction)
 
     def teacher_messages(self, example: dict) -> list[dict]:
         """The request as the feature sends it: its instructions (`custom.teacher_prompt`) and

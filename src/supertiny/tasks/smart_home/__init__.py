@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from supertiny.tasks.smart_home import phrasing
 from supertiny.tasks.smart_home.agent import ReferenceAgent
@@ -11,6 +12,9 @@ from supertiny.tasks.smart_home.generator import CATEGORIES, generate_splits
 from supertiny.tasks.smart_home.handwritten import HANDWRITTEN_FILE
 from supertiny.tasks.smart_home.home import CAPABILITY_OF_FUNCTION, can_call, context_problems, render_compact
 from supertiny.tasks.smart_home.tools import ACTION_TOOLS, HELPER_TOOLS, consistency_problems, evidence_problems, run_helper
+
+if TYPE_CHECKING:
+    from supertiny.params import PrepareParams
 
 TEACHER_SYSTEM_PROMPT = f"""You control a connected home. Use the helper tools to look the home up \
 (list_rooms, find_devices, get_state), then answer in a single message that calls every action \
@@ -36,12 +40,11 @@ class SmartHomeTask:
     helper_tools = HELPER_TOOLS
     context_label = "Home"
 
-    def generate(
-        self, seed: int, sizes: dict[str, int], typo_rate: float, keep_out: frozenset[str] = frozenset(), train_requests_per_home: int = 1,
-    ) -> dict[str, list[dict]]:
+    def generate(self, prepare: PrepareParams, keep_out: frozenset[str] = frozenset()) -> dict[str, list[dict]]:
         """The generated splits, none of which draws a `keep_out` request (a short hand-written
         one like "set a timer for an hour and a half" can come up in a large train)."""
-        return generate_splits(seed, sizes, typo_rate, keep_out, train_requests_per_home)
+        sizes = {"train": prepare.train_size, "dev": prepare.dev_size, "test": prepare.test_size}
+        return generate_splits(prepare.seed, sizes, prepare.typo_rate, keep_out, prepare.train_requests_per_home)
 
     def teacher_messages(self, example: dict) -> list[dict]:
         return [{"role": "system", "content": TEACHER_SYSTEM_PROMPT}, {"role": "user", "content": example["input"]}]
