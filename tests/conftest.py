@@ -49,12 +49,9 @@ def tiny_student():
 @pytest.fixture(scope="session")
 def teacher_traces(task, splits):
     """The reference teacher's traces for the first 24 train examples."""
-    from supertiny.teacher.loop import run_tool_loop
-    from supertiny.teacher.reference import ReferenceBackend
+    from reference_teacher import reference_teacher_traces
 
-    backend = ReferenceBackend(task)
-    results = [(e, run_tool_loop(backend, task, e, 6)) for e in splits["train"][:24]]
-    return [{**e, "final": result.final, "messages": result.messages} for e, result in results]
+    return reference_teacher_traces(task, splits["train"][:24])
 
 
 @pytest.fixture(scope="session")

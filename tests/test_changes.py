@@ -7,17 +7,15 @@ import json
 
 import pytest
 
+from reference_teacher import reference_teacher_traces
 from supertiny.changes import student_answer, with_student_golds
-from supertiny.teacher.loop import run_tool_loop
-from supertiny.teacher.reference import ReferenceBackend
 from supertiny.tool_format import Change, parse_answer, render_answer
 
 
 @pytest.fixture(scope="module")
 def traces(task, splits):
-    backend = ReferenceBackend(task)
     examples = [e for e in splits["train"] if e["category"] in ("relative", "simple", "parallel")][:60]
-    return [{**e, "final": (r := run_tool_loop(backend, task, e, 6)).final, "messages": r.messages} for e in examples]
+    return reference_teacher_traces(task, examples)
 
 
 def numbers_set(trace: dict) -> bool:

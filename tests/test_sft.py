@@ -13,6 +13,7 @@ import pytest
 import torch
 
 from presets import ROOT, drawing, train_settings, training, write_tiny_params
+from reference_teacher import reference_teacher_traces
 from supertiny.prompting import END_OF_TURN
 from supertiny.train.sft import make_sft_trainer, sft_rows, train_sft, trained_answers
 
@@ -81,12 +82,7 @@ def test_neftune_noises_the_embeddings_while_training_only(tiny_student, rows, t
 @pytest.fixture(scope="module")
 def home_traces(task):
     """The reference teacher's traces for 12 train requests asked four at a time of three homes."""
-    from supertiny.teacher.loop import run_tool_loop
-    from supertiny.teacher.reference import ReferenceBackend
-
-    train = task.generate(drawing(11, {"train": 12, "dev": 6, "test": 6}, train_requests_per_home=4))["train"]
-    backend = ReferenceBackend(task)
-    return [{**e, "final": run_tool_loop(backend, task, e, 6).final} for e in train]
+    return reference_teacher_traces(task, task.generate(drawing(11, {"train": 12, "dev": 6, "test": 6}, train_requests_per_home=4))["train"])
 
 
 def test_traces_sharing_a_home_are_packed_as_the_turns_of_one_conversation(task, home_traces):
