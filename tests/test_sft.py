@@ -14,6 +14,7 @@ import torch
 
 from presets import ROOT, drawing, train_settings, training, write_tiny_params
 from reference_teacher import reference_teacher_traces
+from supertiny.errors import SupertinyError
 from supertiny.prompting import END_OF_TURN
 from supertiny.train.sft import make_sft_trainer, sft_rows, train_sft, trained_answers
 
@@ -36,6 +37,15 @@ def test_the_loss_covers_the_answer_and_its_end_of_turn_token_only(tiny_student,
         assert end_id in [t for t, m in zip(ids, mask) if m]
         prompt = tokenizer.decode([t for t, m in zip(ids, mask) if not m])
         assert row["prompt"][1]["content"] in prompt and row["completion"][0]["content"] not in prompt
+
+
+def test_no_rows_is_a_one_line_error_before_any_training(tiny_student, tmp_path):
+    """A caller with nothing to train on (the sft stage stops earlier, naming the judge's file)
+    hears so, not an IndexError from deep inside the trainer's set-up."""
+    model, tokenizer = tiny_student
+    with pytest.raises(SupertinyError, match="no training rows"):
+        make_sft_trainer(model, tokenizer, [], training(max_steps=1, precision="fp32"), train_settings(), str(tmp_path))
+    assert not any(tmp_path.iterdir())
 
 
 def test_completion_only_loss_equals_the_plain_masked_loss(tiny_student, rows, tmp_path):

@@ -16,6 +16,7 @@ from trl import SFTConfig, SFTTrainer
 
 from supertiny.params import TrainingParams, TrainParams
 from supertiny.changes import student_answer
+from supertiny.errors import SupertinyError
 from supertiny.prompting import END_OF_TURN, answer_message, student_messages
 from supertiny.train.common import CompletionOnlyLossMixin, TrainingCurves, per_device_batch, trainer_metrics, training_kwargs
 
@@ -69,9 +70,11 @@ def make_sft_trainer(
     model, tokenizer, rows: list[dict], params: TrainingParams, train: TrainParams, work_dir: str, callbacks=(), trainer_class=None,
     neftune_noise_alpha: float | None = None, **trainer_kwargs,
 ) -> SFTTrainer:
-    """An SFT trainer on prompt/completion rows; `trainer_class` swaps the loss (e.g. CKDTrainer).
-    `train`: the device, and the processes that share each batch; `neftune_noise_alpha`: NEFTune's
-    embedding noise (the Trainer's own hook, removed when training ends)."""
+    """An SFT trainer on prompt/completion rows (or packed conversations, sft_rows); `trainer_class`
+    swaps the loss (e.g. CKDTrainer). `train`: the device, and the processes that share each batch;
+    `neftune_noise_alpha`: NEFTune's embedding noise (the Trainer's own hook, removed when training ends)."""
+    if not rows:
+        raise SupertinyError("no training rows: nothing to fine-tune on")
     config = SFTConfig(
         output_dir=work_dir,
         max_steps=params.max_steps,
@@ -95,18 +98,20 @@ def make_sft_trainer(
     )
 
 
-def answers_cut(trainer, tokenizer, rows: list[dict]) -> int:
-    """The answers of `rows` whose end of turn trl's truncation to `max_length` cut off: they
-    train in part or, with nothing of them left, not at all (long contexts, many turns)."""
+def answers_ending_in_labels(trainer, tokenizer) -> int:
+    """The answers whose end of turn is still a label after trl's truncation to `max_length`;
+    fewer than `trained_answers`: the rest were cut off and train in part or, with nothing of
+    them left, not at all (long contexts, many turns)."""
     end_of_turn = tokenizer.convert_tokens_to_ids(END_OF_TURN)
-    return trained_answers(rows) - sum(list(labels).count(end_of_turn) for labels in trainer.train_dataset["labels"])
+    return sum(list(labels).count(end_of_turn) for labels in trainer.train_dataset["labels"])
 
 
 def train_sft(model, tokenizer, rows: list[dict], params: TrainingParams, train: TrainParams, work_dir: str, curves_path: str,
               callbacks=(), neftune_noise_alpha: float | None = None) -> dict:
     curves = TrainingCurves(curves_path)
     trainer = make_sft_trainer(model, tokenizer, rows, params, train, work_dir, [curves, *callbacks], neftune_noise_alpha=neftune_noise_alpha)
-    answers, cut = trained_answers(rows), answers_cut(trainer, tokenizer, rows)
+    answers = trained_answers(rows)
+    cut = answers - answers_ending_in_labels(trainer, tokenizer)
     if cut:
         print(f"supertiny: warning: {cut} of {answers} answers run past max_length ({params.max_length} tokens) and train in part or "
               "not at all: raise max_length (or, packed, lower sft.turns_per_sequence)", file=sys.stderr)
