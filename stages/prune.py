@@ -5,7 +5,7 @@ import copy
 from supertiny.changes import with_student_golds
 from supertiny.checkpoints import count_parameters, load_model, save_model
 from supertiny.compress.fidelity import answer_sequences, greedy_match, torch_logits
-from supertiny.compress.prune import plan_pruning, prune_model, taylor_gradients
+from supertiny.compress.prune import calibration_gradients, plan_pruning, prune_model
 from supertiny.device import resolve_device, torch_device
 from supertiny.errors import SupertinyError
 from supertiny.jsonl import read_jsonl, write_json
@@ -43,8 +43,7 @@ def main() -> str | None:
 
     metrics = dev_scores(teacher, "source")
     pruned = copy.deepcopy(teacher)
-    if settings.importance == "taylor":
-        taylor_gradients(pruned, tokenizer, rows[: settings.calibration_examples])
+    calibration_gradients(pruned, tokenizer, rows[: settings.calibration_examples], settings.importance)
     prune_model(pruned, plan, settings.importance)
     metrics |= dev_scores(pruned, "pruned")
     if settings.max_steps:  # recovery: the unpruned model teaches its pruned copy

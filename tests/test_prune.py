@@ -11,7 +11,7 @@ import torch
 from transformers import AutoModelForCausalLM
 
 from supertiny.checkpoints import count_parameters, save_model
-from supertiny.compress.prune import plan_pruning, prune_model, taylor_gradients
+from supertiny.compress.prune import calibration_gradients, plan_pruning, prune_model
 from supertiny.train.ckd import train_ckd
 from supertiny.errors import SupertinyError
 from presets import shipped
@@ -31,12 +31,11 @@ def test_the_plan_keeps_kv_groups_whole_and_rejects_what_cannot_be_built(tiny_st
         dataclasses.replace(shipped().prune, target_ratio=0).check()
 
 
-@pytest.mark.parametrize("importance", ["taylor", "magnitude"])
+@pytest.mark.parametrize("importance", ["taylor", "fisher", "magnitude"])
 def test_a_pruned_model_is_consistent_and_reloads_with_plain_from_pretrained(tiny_student, sft_rows_small, tmp_path, importance):
     model, tokenizer = copy.deepcopy(tiny_student[0]), tiny_student[1]
     plan = plan_pruning(model, 0.98, heads_per_group=1, round_to=32)
-    if importance == "taylor":
-        taylor_gradients(model, tokenizer, sft_rows_small[:2])
+    calibration_gradients(model, tokenizer, sft_rows_small[:2], importance)
     prune_model(model, plan, importance)
     assert all(p.grad is None for p in model.parameters())
 
@@ -58,6 +57,28 @@ def test_a_pruned_model_is_consistent_and_reloads_with_plain_from_pretrained(tin
     with torch.no_grad():
         torch.testing.assert_close(reloaded(ids).logits, model.eval()(ids).logits)
         assert reloaded.generate(ids, max_new_tokens=4, do_sample=False).shape[1] == ids.shape[1] + 4
+
+
+def test_fisher_reads_each_examples_squared_gradient_where_taylor_reads_their_sum(tiny_student, sft_rows_small):
+    """E[g²] over the calibration examples, not (Σg)² nor the last example's alone (what
+    torch-pruning 1.6.1's own accumulate_grad keeps); magnitude reads none."""
+    tokenizer, rows = tiny_student[1], sft_rows_small[:3]
+    per_example = []
+    for row in rows:
+        model = copy.deepcopy(tiny_student[0])
+        calibration_gradients(model, tokenizer, [row], "taylor")
+        per_example.append(model.model.layers[0].mlp.down_proj.weight.grad.clone())
+    fisher, taylor = copy.deepcopy(tiny_student[0]), copy.deepcopy(tiny_student[0])
+    calibration_gradients(fisher, tokenizer, rows, "fisher")
+    calibration_gradients(taylor, tokenizer, rows, "taylor")
+    torch.testing.assert_close(fisher.model.layers[0].mlp.down_proj.weight.grad, torch.stack(per_example).pow(2).mean(0))
+    torch.testing.assert_close(taylor.model.layers[0].mlp.down_proj.weight.grad, torch.stack(per_example).sum(0))
+    assert not fisher.training and all(p.grad is not None for p in fisher.parameters() if p.requires_grad)
+    magnitude = copy.deepcopy(tiny_student[0])
+    calibration_gradients(magnitude, tokenizer, rows, "magnitude")
+    assert all(p.grad is None for p in magnitude.parameters())
+    with pytest.raises(SupertinyError, match="calibration examples"):
+        calibration_gradients(fisher, tokenizer, [], "fisher")
 
 
 def test_recovery_distils_the_unpruned_model_into_the_pruned_one(tiny_student, sft_rows_small, tmp_path):

@@ -17,7 +17,7 @@ from transformers import AutoConfig, AutoModelForCausalLM
 from supertiny.checkpoints import count_parameters, load_model, save_model
 from supertiny.compress.export import export_genai
 from supertiny.compress.fidelity import answer_sequences, top1_agreement, torch_logits
-from supertiny.compress.prune import plan_pruning, prune_model, taylor_gradients
+from supertiny.compress.prune import calibration_gradients, plan_pruning, prune_model
 from supertiny.evaluation import evaluate_model
 from supertiny.modelcard import write_card
 from supertiny.prompting import END_OF_TURN, prompt_ids
@@ -87,7 +87,7 @@ def test_a_scaled_down_half_billion_student_goes_through_sft_pruning_export_and_
         assert count_parameters(AutoModelForCausalLM.from_config(planned)) == plan.parameters_after  # the plan is the shape transformers builds
 
     pruned = copy.deepcopy(source_model)
-    taylor_gradients(pruned, tokenizer, sft_rows_small[:2])
+    calibration_gradients(pruned, tokenizer, sft_rows_small[:2], "taylor")
     prune_model(pruned, plan, "taylor")
     assert count_parameters(pruned) == plan.parameters_after
     for layer, before in zip(pruned.model.layers, source_model.model.layers):

@@ -352,8 +352,8 @@ class PruneParams(SftParams, CkdParams):
     source: str             # the model folder to compress
     target_ratio: float     # parameters kept, of the source's
     heads_per_group: int | None  # query heads kept per KV group (null: keep every head)
-    importance: Literal["taylor", "magnitude"]
-    calibration_examples: int  # train examples whose loss gradients Taylor importance reads
+    importance: Literal["taylor", "fisher", "magnitude"]
+    calibration_examples: int  # train examples whose loss gradients Taylor and Fisher importance read
     round_to: int           # the MLP width stays a multiple of this
     dev_examples: int       # dev slice scored (teacher-forced) before and after recovery
 

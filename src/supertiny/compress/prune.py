@@ -1,7 +1,7 @@
 """Structured pruning of a Llama-style student (Llama, Qwen2, Qwen3, Mistral) to a parameter ratio.
 
-MLP channels go through torch-pruning's dependency graph (MetaPruner with group magnitude
-or Taylor importance), the same count in every layer so that one `intermediate_size`
+MLP channels go through torch-pruning's dependency graph (MetaPruner with group magnitude,
+Taylor or Fisher (OBD) importance), the same count in every layer so that one `intermediate_size`
 still describes the model. Query heads are removed with torch-pruning's low-level linear
 pruners, the same number in every KV group: `prune_num_heads` hangs on grouped-query
 attention (Torch-Pruning#527), and transformers maps query head h to KV head
@@ -18,12 +18,13 @@ from dataclasses import asdict, dataclass
 
 import torch
 import torch_pruning as tp
+from tqdm import tqdm
 
 from supertiny.checkpoints import count_parameters
 from supertiny.errors import SupertinyError
 from supertiny.prompting import answer_ids
 
-IMPORTANCES = ("magnitude", "taylor")
+IMPORTANCES = ("magnitude", "taylor", "fisher")
 
 
 @dataclass(frozen=True)
@@ -92,27 +93,51 @@ def plan_pruning(model, target_ratio: float, heads_per_group: int | None, round_
     return PrunePlan(keep_heads, kv_heads, keep_channels, before, after)
 
 
-def taylor_gradients(model, tokenizer, rows: list[dict]) -> None:
-    """Accumulate the answer-token loss gradients that Taylor importance reads: channels are
-    then ranked by what they contribute to this task, not by weight size (magnitude pruning
-    of SmolLM2 at 0.8 loses almost every token, Taylor keeps most of them)."""
-    model.zero_grad()
+def calibration_gradients(model, tokenizer, rows: list[dict], importance: str) -> None:
+    """Leave in each parameter's `.grad` what `importance` reads, from the answer-token loss of
+    `rows`: channels are then ranked by what they contribute to this task, not by weight size
+    (magnitude pruning of SmolLM2 at 0.8 loses almost every token, Taylor keeps most of them).
+
+    taylor: the summed gradient g (scored |w · g|). fisher: the mean per-example squared
+    gradient E[g²], the empirical Fisher's diagonal standing in for the Hessian's in Optimal
+    Brain Damage (scored w² · E[g²]). At a fine-tuned model the examples' gradients point
+    every way and their sum cancels; their squares do not. torch-pruning's own
+    GroupHessianImportance.accumulate_grad keeps only the last example (1.6.1 keys its
+    running sum by parameter but looks it up by name), so the squares are summed here.
+    magnitude reads no gradient."""
+    if importance == "magnitude":
+        return
+    if not rows:
+        raise SupertinyError(f"prune: {importance} importance needs calibration examples (data/judged/accepted.jsonl has none)")
+    model.zero_grad(set_to_none=True)
+    squares = {p: torch.zeros_like(p) for p in model.parameters() if p.requires_grad} if importance == "fisher" else {}
     model.train()
-    for row in rows:
+    for row in tqdm(rows, desc=f"prune: {importance} importance", unit="example"):
         full, start = answer_ids(tokenizer, row["prompt"], row["completion"])
         ids = torch.tensor([full], device=model.device)
         labels = ids.clone()
         labels[0, :start] = -100
         model(input_ids=ids, labels=labels, use_cache=False).loss.backward()
+        if squares:
+            for parameter, total in squares.items():
+                if parameter.grad is not None:
+                    total += parameter.grad.pow(2)
+            model.zero_grad(set_to_none=True)
+    for parameter, total in squares.items():
+        parameter.grad = total / len(rows)
     model.eval()
 
 
-def _head_scores(layer, head_dim: int, taylor: bool) -> torch.Tensor:
-    """One score per query head: group L2 magnitude (or |w·grad|) of its q rows and o columns."""
+def _head_scores(layer, head_dim: int, importance: str) -> torch.Tensor:
+    """One score per query head over its q rows and o columns: group L2 magnitude w², Taylor
+    |w · g| or Fisher w² · E[g²] (`calibration_gradients` left g or E[g²] in `.grad`)."""
     q, o = layer.self_attn.q_proj.weight, layer.self_attn.o_proj.weight
-    q_terms = (q * q.grad).abs() if taylor else q.pow(2)
-    o_terms = (o * o.grad).abs() if taylor else o.pow(2)
-    return q_terms.view(-1, head_dim, q.shape[1]).sum((1, 2)) + o_terms.view(o.shape[0], -1, head_dim).sum((0, 2))
+    terms = {
+        "magnitude": lambda w: w.pow(2),
+        "taylor": lambda w: (w * w.grad).abs(),
+        "fisher": lambda w: w.pow(2) * w.grad,
+    }[importance]
+    return terms(q).view(-1, head_dim, q.shape[1]).sum((1, 2)) + terms(o).view(o.shape[0], -1, head_dim).sum((0, 2))
 
 
 @torch.no_grad()
@@ -138,7 +163,9 @@ def _prune_mlp(model, plan: PrunePlan, importance: str) -> None:
     for layer in model.model.layers:
         attention = layer.self_attn
         ignored += [attention.q_proj, attention.k_proj, attention.v_proj, attention.o_proj]
-    scorer = tp.importance.GroupTaylorImportance() if importance == "taylor" else tp.importance.GroupMagnitudeImportance(p=2)
+    scorer = {  # GroupHessianImportance with nothing accumulated in it reads E[g²] from `.grad`
+        "taylor": tp.importance.GroupTaylorImportance, "fisher": tp.importance.GroupHessianImportance,
+    }.get(importance, lambda: tp.importance.GroupMagnitudeImportance(p=2))()
     example = torch.zeros((1, 8), dtype=torch.long, device=model.device)
     settings = dict(
         model=model, example_inputs=example, importance=scorer, global_pruning=False,
@@ -155,12 +182,12 @@ def _prune_mlp(model, plan: PrunePlan, importance: str) -> None:
 
 def prune_model(model, plan: PrunePlan, importance: str = "magnitude") -> None:
     """Prune in place to `plan` and update the config so that it reloads with
-    `AutoModelForCausalLM.from_pretrained`. Taylor importance needs `taylor_gradients` first."""
+    `AutoModelForCausalLM.from_pretrained`. Taylor and Fisher importance need
+    `calibration_gradients` first."""
     if importance not in IMPORTANCES:
         raise SupertinyError(f"params.yaml: prune.importance must be one of {', '.join(IMPORTANCES)}; got {importance!r}")
     _, _, heads, _, head_dim, _ = _shape(model)
-    taylor = importance == "taylor"
-    scores = [_head_scores(layer, head_dim, taylor) for layer in model.model.layers]
+    scores = [_head_scores(layer, head_dim, importance) for layer in model.model.layers]
     _prune_mlp(model, plan, importance)
     for layer, layer_scores in zip(model.model.layers, scores):
         if plan.heads_per_group * plan.num_key_value_heads < heads:
