@@ -164,8 +164,10 @@ def _prune_mlp(model, plan: PrunePlan, importance: str) -> None:
         attention = layer.self_attn
         ignored += [attention.q_proj, attention.k_proj, attention.v_proj, attention.o_proj]
     scorer = {  # GroupHessianImportance with nothing accumulated in it reads E[g²] from `.grad`
-        "taylor": tp.importance.GroupTaylorImportance, "fisher": tp.importance.GroupHessianImportance,
-    }.get(importance, lambda: tp.importance.GroupMagnitudeImportance(p=2))()
+        "magnitude": lambda: tp.importance.GroupMagnitudeImportance(p=2),
+        "taylor": tp.importance.GroupTaylorImportance,
+        "fisher": tp.importance.GroupHessianImportance,
+    }[importance]()
     example = torch.zeros((1, 8), dtype=torch.long, device=model.device)
     settings = dict(
         model=model, example_inputs=example, importance=scorer, global_pruning=False,
