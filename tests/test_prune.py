@@ -5,13 +5,15 @@ from __future__ import annotations
 import dataclasses
 import copy
 import json
+import typing
 
 import pytest
 import torch
 from transformers import AutoModelForCausalLM
 
 from supertiny.checkpoints import count_parameters, save_model
-from supertiny.compress.prune import calibration_gradients, plan_pruning, prune_model
+from supertiny.compress.prune import IMPORTANCES, calibration_gradients, plan_pruning, prune_model
+from supertiny.params import PruneParams
 from supertiny.train.ckd import train_ckd
 from supertiny.errors import SupertinyError
 from presets import shipped
@@ -31,7 +33,12 @@ def test_the_plan_keeps_kv_groups_whole_and_rejects_what_cannot_be_built(tiny_st
         dataclasses.replace(shipped().prune, target_ratio=0).check()
 
 
-@pytest.mark.parametrize("importance", ["taylor", "fisher", "magnitude"])
+def test_params_accept_exactly_the_importances_pruning_knows():
+    accepted = typing.get_args(typing.get_type_hints(PruneParams)["importance"])
+    assert sorted(accepted) == sorted(IMPORTANCES)
+
+
+@pytest.mark.parametrize("importance", sorted(IMPORTANCES))
 def test_a_pruned_model_is_consistent_and_reloads_with_plain_from_pretrained(tiny_student, sft_rows_small, tmp_path, importance):
     model, tokenizer = copy.deepcopy(tiny_student[0]), tiny_student[1]
     plan = plan_pruning(model, 0.98, heads_per_group=1, round_to=32)

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import warnings
 from dataclasses import asdict, dataclass
+from typing import Callable
 
 import torch
 import torch_pruning as tp
@@ -24,7 +25,24 @@ from supertiny.checkpoints import count_parameters
 from supertiny.errors import SupertinyError
 from supertiny.prompting import answer_ids
 
-IMPORTANCES = ("magnitude", "taylor", "fisher")
+
+
+@dataclass(frozen=True)
+class Importance:
+    """How one importance scores: the per-weight term summed over a query head's q rows and o
+    columns, and torch-pruning's group scorer for MLP channels. Both read what
+    `calibration_gradients` left in `.grad` (g for taylor, E[g²] for fisher)."""
+
+    head_term: Callable[[torch.Tensor], torch.Tensor]
+    mlp_scorer: Callable[[], object]
+
+
+IMPORTANCES = {  # params.py's prune.importance Literal lists the same names (tests/test_prune.py checks)
+    "magnitude": Importance(lambda w: w.pow(2), lambda: tp.importance.GroupMagnitudeImportance(p=2)),  # group L2: w²
+    "taylor": Importance(lambda w: (w * w.grad).abs(), tp.importance.GroupTaylorImportance),  # |w · g|
+    # Fisher (OBD) w² · E[g²]: GroupHessianImportance with nothing accumulated in it reads E[g²] from `.grad`
+    "fisher": Importance(lambda w: w.pow(2) * w.grad, tp.importance.GroupHessianImportance),
+}
 
 
 @dataclass(frozen=True)
@@ -132,11 +150,7 @@ def _head_scores(layer, head_dim: int, importance: str) -> torch.Tensor:
     """One score per query head over its q rows and o columns: group L2 magnitude w², Taylor
     |w · g| or Fisher w² · E[g²] (`calibration_gradients` left g or E[g²] in `.grad`)."""
     q, o = layer.self_attn.q_proj.weight, layer.self_attn.o_proj.weight
-    terms = {
-        "magnitude": lambda w: w.pow(2),
-        "taylor": lambda w: (w * w.grad).abs(),
-        "fisher": lambda w: w.pow(2) * w.grad,
-    }[importance]
+    terms = IMPORTANCES[importance].head_term
     return terms(q).view(-1, head_dim, q.shape[1]).sum((1, 2)) + terms(o).view(o.shape[0], -1, head_dim).sum((0, 2))
 
 
@@ -163,11 +177,7 @@ def _prune_mlp(model, plan: PrunePlan, importance: str) -> None:
     for layer in model.model.layers:
         attention = layer.self_attn
         ignored += [attention.q_proj, attention.k_proj, attention.v_proj, attention.o_proj]
-    scorer = {  # GroupHessianImportance with nothing accumulated in it reads E[g²] from `.grad`
-        "magnitude": lambda: tp.importance.GroupMagnitudeImportance(p=2),
-        "taylor": tp.importance.GroupTaylorImportance,
-        "fisher": tp.importance.GroupHessianImportance,
-    }[importance]()
+    scorer = IMPORTANCES[importance].mlp_scorer()
     example = torch.zeros((1, 8), dtype=torch.long, device=model.device)
     settings = dict(
         model=model, example_inputs=example, importance=scorer, global_pruning=False,
