@@ -23,7 +23,8 @@ def main() -> str:
     task = get_task(params.prepare.task)
     dev = read_jsonl("data/task/dev.jsonl", required=("id", "input", "context", "gold"))
     teacher_dev = {t["id"]: t for t in read_jsonl("data/traces/dev.jsonl", required=("id", "final", "status"))}
-    predictor = load_predictor(DEPLOYED, task, params.generation.max_new_tokens, constrained=params.generation.constrained)
+    predictor = load_predictor(DEPLOYED, task, params.generation.max_new_tokens, constrained=params.generation.constrained,
+                               confidence=params.generation.confidence)
     seconds, predictions = [], []
     for example in tqdm(dev, desc="calibrate on dev", unit="request"):
         elapsed, answer = timed_request(predictor, example)

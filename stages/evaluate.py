@@ -42,7 +42,7 @@ def main(name: str, folder: str) -> str:
         write_json(f"metrics/eval/{name}.json", {"skipped": True, "same_as": card["same_as"]})
         return f"{name}: not scored (the same model as {card['same_as']})"
     predictor = load_predictor(folder, task, params.generation.max_new_tokens, settings.precision, constrained=params.generation.constrained,
-                               device=device)
+                               device=device, confidence=params.generation.confidence)
     metrics, rows = evaluate_model(predictor, examples, settings.batch_size, settings.latency_samples, desc=f"evaluate {name}",
                                    split=settings.split, held_out=held_out)
     official, verdicts = task.official_scores(rows[: len(examples)])  # the split's rows come first

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import math
+import typing
 
 import pytest
 
 from supertiny.cascade import HAND_OFF_ALL, Answered, at_threshold, blended_cost_per_million, cascade_curve, pick_threshold
-from supertiny.runtime.prediction import lowest_token_probability
+from supertiny.params import GenerationParams
+from supertiny.runtime.prediction import CONFIDENCES, answer_confidence
 
 # confident and right, confident and wrong, unsure and wrong (teacher right), unparsed (teacher right)
 ROWS = [Answered(0.9, True, True), Answered(0.8, False, False), Answered(0.3, False, True), Answered(None, False, True)]
@@ -40,7 +42,32 @@ def test_a_threshold_applies_to_new_requests_as_on_dev():
     assert at_threshold(test, 0.6) == {"threshold": 0.6, "handoff_share": round(2 / 3, 4), "exact_match": round(2 / 3, 4)}
 
 
-def test_costs_and_confidence():
+def test_costs():
     assert blended_cost_per_million(0.1, 3.0, 7000.0) == pytest.approx(703.0)
-    assert lowest_token_probability([math.log(0.9), math.log(0.2), 0.0]) == pytest.approx(0.2)
-    assert lowest_token_probability([]) is None
+
+
+CALL = [{"name": "set_power", "arguments": {"device": "kitchen_lamp", "on": True}}]
+
+
+def test_lowest_token_confidence_is_the_weakest_token_whatever_the_answer():
+    logprobs = [math.log(0.9), math.log(0.2), 0.0]
+    assert answer_confidence(logprobs, CALL, "lowest_token") == pytest.approx(0.2)
+    assert answer_confidence(logprobs, "Sorry, no fan here.", "lowest_token") == pytest.approx(0.2)
+    assert answer_confidence([], CALL, "lowest_token") is None
+
+
+def test_answer_confidence_is_the_calls_probability_and_a_replys_choice_to_reply():
+    logprobs = [math.log(0.9), math.log(0.5), math.log(0.8)]
+    assert answer_confidence(logprobs, CALL, "answer") == pytest.approx(0.9 * 0.5 * 0.8)
+    assert answer_confidence(logprobs, None, "answer") == pytest.approx(0.36)  # unparsed: scored as calls (the cascade hands it off anyway)
+    # a reply: only its first token, the choice not to call; its wording's doubts do not count
+    assert answer_confidence(logprobs, "Sorry, no fan here.", "answer") == pytest.approx(0.9)
+    tiny = answer_confidence([math.log(0.03)] * 4, CALL, "answer")  # four unsure calls: 8.1e-7, kept to 6 significant digits
+    assert tiny == pytest.approx(0.03**4, rel=1e-5) and tiny > 0
+    assert answer_confidence([], "ok", "answer") is None
+    with pytest.raises(ValueError, match="lowest_token, answer"):
+        answer_confidence(logprobs, CALL, "mean")
+
+
+def test_params_accept_exactly_the_confidence_methods():
+    assert typing.get_args(typing.get_type_hints(GenerationParams)["confidence"]) == CONFIDENCES

@@ -14,6 +14,8 @@ from supertiny.errors import SupertinyError
 from supertiny.prompting import prompt_ids
 from supertiny.runtime.files import weights_bytes
 from supertiny.runtime.genai import GenaiModel
+from supertiny.runtime.loading import load_predictor
+from supertiny.runtime.prediction import CONFIDENCES
 
 
 @pytest.fixture(scope="module")
@@ -37,6 +39,17 @@ def test_fp32_export_generates_what_pytorch_generates_token_for_token(student, t
         with torch.no_grad():
             reference = torch.log_softmax(model(torch.tensor([ids + chosen])).logits[0, len(ids) - 1 : -1].double(), -1)
         assert logprobs == pytest.approx(reference.gather(1, torch.tensor(chosen)[:, None])[:, 0].tolist(), abs=1e-3)
+
+
+@pytest.mark.parametrize("method", CONFIDENCES)
+def test_both_runtimes_give_an_answer_the_same_confidence_by_the_configured_method(trained_tiny, tiny_exports, task, splits, method):
+    examples = splits["test"][:3]
+    torch_answers = load_predictor(trained_tiny, task, 24, confidence=method).predict(examples)
+    deployed = load_predictor(tiny_exports("fp32"), task, 24, confidence=method).predict(examples)
+    assert [p.text for p in deployed] == [p.text for p in torch_answers]
+    assert [p.confidence for p in deployed] == pytest.approx([p.confidence for p in torch_answers], rel=1e-2)
+    other = {p.confidence for p in load_predictor(tiny_exports("fp32"), task, 24, confidence=next(m for m in CONFIDENCES if m != method)).predict(examples)}
+    assert other != {p.confidence for p in deployed}  # the method is what changed the numbers
 
 
 def test_int8_export_keeps_the_fp32_exports_top1_tokens(student, tiny_exports, task, splits):

@@ -1,8 +1,8 @@
 """The production cascade: the tiny model answers what it is sure of, the teacher the rest.
 
 A request is handed to the teacher when the tiny model's answer did not parse, carries no
-confidence, or its confidence (`Prediction.confidence`, the lowest probability it gave a
-token of its answer) is below a threshold. The threshold is picked on dev, where both
+confidence, or its confidence (`Prediction.confidence`, computed as `generation.confidence`
+says: `runtime.prediction.answer_confidence`) is below a threshold. The threshold is picked on dev, where both
 models' answers are known, as the lowest hand-off share whose cascade exact match reaches
 the target; the whole curve is kept so the choice can be read and moved.
 """

@@ -21,7 +21,8 @@ def _predict(args: argparse.Namespace) -> None:
     params = load_params(args.params)
     task = get_task(params.prepare.task, params.custom)
     examples = list(iter_jsonl(args.input, required=("input", "context")))
-    predictor = load_predictor(args.model, task, args.max_new_tokens or params.generation.max_new_tokens, constrained=params.generation.constrained)
+    predictor = load_predictor(args.model, task, args.max_new_tokens or params.generation.max_new_tokens, constrained=params.generation.constrained,
+                               confidence=params.generation.confidence)
     for example, prediction in zip(examples, predictor.predict(examples, batch_size=args.batch_size)):
         answer = prediction.answer
         print(json.dumps({"id": example.get("id"), "answer": answer, "raw": None if answer is not None else prediction.text}))
@@ -64,7 +65,7 @@ def _serve(args: argparse.Namespace) -> None:
     serve(
         args.model, task, args.host, args.port, args.model_name,
         limits, args.context, args.api_key_env, args.max_batch, args.max_queue, args.max_connections, args.read_timeout,
-        fallback, params.generation.constrained,
+        fallback, params.generation.constrained, params.generation.confidence,
     )
 
 

@@ -199,6 +199,7 @@ class GenerationParams:
 
     max_new_tokens: int     # the longest answer the student may write
     constrained: bool       # the deployed runtime decodes under each request's answer grammar (supertiny.answer_grammar)
+    confidence: Literal["lowest_token", "answer"]  # how sure an answer is, for the cascade (supertiny.runtime.prediction.answer_confidence)
 
     def check(self) -> None:
         _require(self.max_new_tokens >= 8, "max_new_tokens", "must be >= 8")

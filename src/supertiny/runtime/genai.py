@@ -137,9 +137,10 @@ def token_logprob(logits, token: int) -> float:
 class GenaiPredictor(TokenPredictor):
     """The deployed model (card kind `ort-genai`) answering task examples."""
 
-    def __init__(self, folder: str | Path, task, max_new_tokens: int, reuse_prefix: bool = False, constrained: bool = False):
+    def __init__(self, folder: str | Path, task, max_new_tokens: int, reuse_prefix: bool = False, constrained: bool = False,
+                 confidence: str = "lowest_token"):
         runtime = GenaiModel(folder, reuse_prefix)
-        super().__init__(runtime, runtime.tokenizer, task, max_new_tokens, read_card(folder).get("parameters"), weights_bytes(folder))
+        super().__init__(runtime, runtime.tokenizer, task, max_new_tokens, read_card(folder).get("parameters"), weights_bytes(folder), confidence)
         self.constrained = constrained
 
     def grammar(self, example: dict) -> str | None:

@@ -11,7 +11,7 @@ import torch
 from supertiny.checkpoints import count_parameters, load_model, use_bf16
 from supertiny.prompting import END_OF_TURN, prompt_text
 from supertiny.runtime.files import weights_bytes
-from supertiny.runtime.prediction import Prediction, lowest_token_probability
+from supertiny.runtime.prediction import Prediction, answer_confidence
 from supertiny.tasks import example_tools
 from supertiny.tool_format import parse_answer
 
@@ -19,10 +19,11 @@ from supertiny.tool_format import parse_answer
 class HFPredictor:
     """Greedy generation with a KV cache; batches are left-padded."""
 
-    def __init__(self, folder: str | Path | None, task, max_new_tokens: int, loaded=None, precision: str = "fp32", device: str = "cpu"):
+    def __init__(self, folder: str | Path | None, task, max_new_tokens: int, loaded=None, precision: str = "fp32", device: str = "cpu",
+                 confidence: str = "lowest_token"):
         """`loaded`: a (model, tokenizer) already in memory (e.g. mid-stage), instead of `folder`.
         `precision`: bf16 halves decoding time on CPUs with bf16 instructions (auto picks it there, and on GPUs).
-        `device`: cpu or cuda (`train.device`, resolved)."""
+        `device`: cpu or cuda (`train.device`, resolved). `confidence`: `answer_confidence`'s method."""
         self.model, self.tokenizer = loaded or load_model(folder)
         self.model.to(device)
         if use_bf16(precision, device):
@@ -30,7 +31,7 @@ class HFPredictor:
         self.model.eval()
         self.tokenizer.padding_side = "left"
         self.task = task
-        self.max_new_tokens = max_new_tokens
+        self.max_new_tokens, self.confidence = max_new_tokens, confidence
         self.parameters = count_parameters(self.model)
         self.model_bytes = weights_bytes(folder) if folder else None
 
@@ -53,7 +54,8 @@ class HFPredictor:
                 new = row[width:]
                 new = new[new != self.tokenizer.pad_token_id] if self.tokenizer.pad_token_id is not None else new
                 text = self.tokenizer.decode(new, skip_special_tokens=True)
-                prediction = Prediction(text, parse_answer(text, example_tools(self.task, example)), int(mask.sum()), int(len(new)), confidence=lowest_token_probability(row_logprobs))
+                answer = parse_answer(text, example_tools(self.task, example))
+                prediction = Prediction(text, answer, int(mask.sum()), int(len(new)), confidence=answer_confidence(row_logprobs, answer, self.confidence))
                 if clock and clock.first:
                     prediction.prefill_seconds, prediction.decode_seconds = clock.first - clock.start, end - clock.first
                 predictions.append(prediction)

@@ -21,13 +21,31 @@ class Prediction:
     new_tokens: int = 0
     prefill_seconds: float | None = None  # batch 1 only: to the first new token
     decode_seconds: float | None = None  # batch 1 only: the new tokens after the first
-    confidence: float | None = None  # the lowest probability the model gave a token of its answer (runtimes that see logits)
+    confidence: float | None = None  # how sure the model is of its answer (`answer_confidence`; runtimes that see logits)
 
 
-def lowest_token_probability(logprobs: list[float]) -> float | None:
-    """The answer's confidence: one unsure token (a device id, a number) is enough to make a
-    structured answer wrong, so the weakest token speaks for the whole answer."""
-    return round(math.exp(min(logprobs)), 6) if logprobs else None
+CONFIDENCES = ("lowest_token", "answer")  # generation.confidence
+
+
+def answer_confidence(logprobs: list[float], answer: Answer | None, method: str) -> float | None:
+    """The answer's confidence from the log-probabilities of the tokens the model chose (its end
+    of turn included; under a grammar, forced tokens have none).
+
+    lowest_token: the weakest token's probability; one unsure token (a device id, a number) is
+    enough to make a call wrong.
+    answer: the probability the model gives its answer as exact match reads it: every token of
+    a call answer (their product: each call, each value and the choice to stop), and only the
+    first token of a reply, the choice to reply rather than call (a reply's wording is not
+    scored, and its free text is where a model is least sure of the next token). Ranks right
+    and wrong answers better (README, Cascade)."""
+    if not logprobs:
+        return None
+    if method == "lowest_token":
+        return round(math.exp(min(logprobs)), 6)
+    if method == "answer":
+        chosen = logprobs[:1] if isinstance(answer, str) else logprobs
+        return float(f"{math.exp(sum(chosen)):.6g}")  # significant digits: a four-call answer's probability can be 1e-5
+    raise ValueError(f"unknown confidence method {method!r} (one of {', '.join(CONFIDENCES)})")
 
 
 class Predictor(Protocol):

@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Protocol
 
 from supertiny.prompting import prompt_ids
-from supertiny.runtime.prediction import Prediction, lowest_token_probability
+from supertiny.runtime.prediction import Prediction, answer_confidence
 from supertiny.tasks import example_tools
 from supertiny.tool_format import parse_answer
 
@@ -24,9 +24,10 @@ class TokenRuntime(Protocol):
 class TokenPredictor:
     """Answers one request at a time, as a server would."""
 
-    def __init__(self, runtime: TokenRuntime, tokenizer, task, max_new_tokens: int, parameters: int | None = None, model_bytes: int | None = None):
+    def __init__(self, runtime: TokenRuntime, tokenizer, task, max_new_tokens: int, parameters: int | None = None, model_bytes: int | None = None,
+                 confidence: str = "lowest_token"):
         self.runtime, self.tokenizer, self.task = runtime, tokenizer, task
-        self.max_new_tokens = max_new_tokens
+        self.max_new_tokens, self.confidence = max_new_tokens, confidence
         self.parameters, self.model_bytes = parameters, model_bytes
 
     def grammar(self, example: dict) -> str | None:
@@ -41,6 +42,7 @@ class TokenPredictor:
             generated = self.runtime.generate(ids, self.max_new_tokens) if grammar is None else self.runtime.generate(ids, self.max_new_tokens, grammar)
             new, prefill, decode, logprobs = generated
             text = self.tokenizer.decode(new, skip_special_tokens=True)
-            prediction = Prediction(text, parse_answer(text, example_tools(self.task, example)), len(ids), len(new), prefill, decode, lowest_token_probability(logprobs))
+            answer = parse_answer(text, example_tools(self.task, example))
+            prediction = Prediction(text, answer, len(ids), len(new), prefill, decode, answer_confidence(logprobs, answer, self.confidence))
             predictions.append(prediction)
         return predictions

@@ -229,8 +229,10 @@ def serve(
     read_timeout: float = 10.0,
     fallback=None,
     constrained: bool = False,
+    confidence: str = "lowest_token",
 ) -> None:
-    """Load the model folder and serve it until interrupted; `constrained`: `generation.constrained`."""
+    """Load the model folder and serve it until interrupted; `constrained`, `confidence`: the params'
+    `generation` settings (the fallback's threshold was calibrated under that confidence)."""
     import uvicorn
 
     from supertiny.runtime.loading import load_predictor
@@ -241,7 +243,8 @@ def serve(
         print(warning, file=sys.stderr)
     check_budget(folder, limits)
     default_context = load_context(context_file, task, limits) if context_file else None
-    predictor = load_predictor(folder, task, limits.max_tokens_cap, reuse_prefix=True, constrained=constrained)  # the batcher sets each batch's own limit
+    predictor = load_predictor(folder, task, limits.max_tokens_cap, reuse_prefix=True, constrained=constrained,
+                               confidence=confidence)  # the batcher sets each batch's own limit
     app = create_app(
         predictor, task, model_name or Path(folder).resolve().name, limits, default_context,
         api_key=api_key, max_batch=max_batch, max_queue=max_queue, read_timeout=read_timeout, fallback=fallback,
