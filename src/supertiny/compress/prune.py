@@ -26,7 +26,6 @@ from supertiny.errors import SupertinyError
 from supertiny.prompting import answer_ids
 
 
-
 @dataclass(frozen=True)
 class Importance:
     """How one importance scores: the per-weight term summed over a query head's q rows and o
