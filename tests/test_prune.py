@@ -86,6 +86,8 @@ def test_fisher_reads_each_examples_squared_gradient_where_taylor_reads_their_su
     assert all(p.grad is None for p in magnitude.parameters())
     with pytest.raises(SupertinyError, match="calibration examples"):
         calibration_gradients(fisher, tokenizer, [], "fisher")
+    with pytest.raises(SupertinyError, match="prune.importance must be one of magnitude, taylor, fisher"):
+        calibration_gradients(fisher, tokenizer, rows, "obd")  # an unknown name is refused, not read as taylor
 
 
 def test_recovery_distils_the_unpruned_model_into_the_pruned_one(tiny_student, sft_rows_small, tmp_path):

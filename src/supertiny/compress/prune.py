@@ -28,20 +28,28 @@ from supertiny.prompting import answer_ids
 
 @dataclass(frozen=True)
 class Importance:
-    """How one importance scores: the per-weight term summed over a query head's q rows and o
-    columns, and torch-pruning's group scorer for MLP channels. Both read what
-    `calibration_gradients` left in `.grad` (g for taylor, E[g²] for fisher)."""
+    """How one importance scores: the gradient `calibration_gradients` leaves in `.grad` for it
+    (None: none; "sum": g summed over the examples; "mean_square": E[g²]), the per-weight term
+    summed over a query head's q rows and o columns, and torch-pruning's group scorer for MLP
+    channels."""
 
+    gradient: str | None
     head_term: Callable[[torch.Tensor], torch.Tensor]
     mlp_scorer: Callable[[], object]
 
 
 IMPORTANCES = {  # params.py's prune.importance Literal lists the same names (tests/test_prune.py checks)
-    "magnitude": Importance(lambda w: w.pow(2), lambda: tp.importance.GroupMagnitudeImportance(p=2)),  # group L2: w²
-    "taylor": Importance(lambda w: (w * w.grad).abs(), tp.importance.GroupTaylorImportance),  # |w · g|
+    "magnitude": Importance(None, lambda w: w.pow(2), lambda: tp.importance.GroupMagnitudeImportance(p=2)),  # group L2: w²
+    "taylor": Importance("sum", lambda w: (w * w.grad).abs(), tp.importance.GroupTaylorImportance),  # |w · g|
     # Fisher (OBD) w² · E[g²]: GroupHessianImportance with nothing accumulated in it reads E[g²] from `.grad`
-    "fisher": Importance(lambda w: w.pow(2) * w.grad, tp.importance.GroupHessianImportance),
+    "fisher": Importance("mean_square", lambda w: w.pow(2) * w.grad, tp.importance.GroupHessianImportance),
 }
+
+
+def _importance(name: str) -> Importance:
+    if name not in IMPORTANCES:
+        raise SupertinyError(f"params.yaml: prune.importance must be one of {', '.join(IMPORTANCES)}; got {name!r}")
+    return IMPORTANCES[name]
 
 
 @dataclass(frozen=True)
@@ -122,12 +130,13 @@ def calibration_gradients(model, tokenizer, rows: list[dict], importance: str) -
     GroupHessianImportance.accumulate_grad keeps only the last example (1.6.1 keys its
     running sum by parameter but looks it up by name), so the squares are summed here.
     magnitude reads no gradient."""
-    if importance == "magnitude":
+    gradient = _importance(importance).gradient
+    if gradient is None:
         return
     if not rows:
         raise SupertinyError(f"prune: {importance} importance needs calibration examples (data/judged/accepted.jsonl has none)")
     model.zero_grad(set_to_none=True)
-    squares = {p: torch.zeros_like(p) for p in model.parameters() if p.requires_grad} if importance == "fisher" else {}
+    squares = {p: torch.zeros_like(p) for p in model.parameters() if p.requires_grad} if gradient == "mean_square" else {}
     model.train()
     for row in tqdm(rows, desc=f"prune: {importance} importance", unit="example"):
         full, start = answer_ids(tokenizer, row["prompt"], row["completion"])
@@ -149,7 +158,7 @@ def _head_scores(layer, head_dim: int, importance: str) -> torch.Tensor:
     """One score per query head over its q rows and o columns: group L2 magnitude w², Taylor
     |w · g| or Fisher w² · E[g²] (`calibration_gradients` left g or E[g²] in `.grad`)."""
     q, o = layer.self_attn.q_proj.weight, layer.self_attn.o_proj.weight
-    terms = IMPORTANCES[importance].head_term
+    terms = _importance(importance).head_term
     return terms(q).view(-1, head_dim, q.shape[1]).sum((1, 2)) + terms(o).view(o.shape[0], -1, head_dim).sum((0, 2))
 
 
@@ -176,7 +185,7 @@ def _prune_mlp(model, plan: PrunePlan, importance: str) -> None:
     for layer in model.model.layers:
         attention = layer.self_attn
         ignored += [attention.q_proj, attention.k_proj, attention.v_proj, attention.o_proj]
-    scorer = IMPORTANCES[importance].mlp_scorer()
+    scorer = _importance(importance).mlp_scorer()
     example = torch.zeros((1, 8), dtype=torch.long, device=model.device)
     settings = dict(
         model=model, example_inputs=example, importance=scorer, global_pruning=False,
@@ -195,8 +204,7 @@ def prune_model(model, plan: PrunePlan, importance: str = "magnitude") -> None:
     """Prune in place to `plan` and update the config so that it reloads with
     `AutoModelForCausalLM.from_pretrained`. Taylor and Fisher importance need
     `calibration_gradients` first."""
-    if importance not in IMPORTANCES:
-        raise SupertinyError(f"params.yaml: prune.importance must be one of {', '.join(IMPORTANCES)}; got {importance!r}")
+    _importance(importance)  # an unknown name stops here, before any weight moves
     _, _, heads, _, head_dim, _ = _shape(model)
     scores = [_head_scores(layer, head_dim, importance) for layer in model.model.layers]
     _prune_mlp(model, plan, importance)
