@@ -58,6 +58,7 @@ def main() -> str:
         "target_exact_match": params.cascade.target_exact_match,
         "target_reached_on_dev": reached,
         "threshold": chosen["threshold"],
+        "confidence": params.generation.confidence,  # serve refuses a threshold picked on another confidence
         "dev_handoff_share": chosen["handoff_share"],
         "dev_exact_match_cascade": chosen["exact_match"],
     }

@@ -167,6 +167,8 @@ def test_compression_builds_a_deployed_model_and_a_quantize_param_reruns_only_wh
     assert "## Compression" in (project / "reports/report.md").read_text()
     cascade = json.loads((project / "metrics/cascade.json").read_text())
     assert cascade["test_exact_match_teacher"] == 1.0 and 0.0 <= cascade["threshold"] <= 1.01
+    # what serve checks its threshold against
+    assert cascade["confidence"] == yaml.safe_load((project / "params.yaml").read_text())["generation"]["confidence"]
     # the teacher is always right here, so every hand-off is a right answer
     assert cascade["test_exact_match_cascade"] >= max(cascade["test_exact_match_tiny"], cascade["test_handoff_share"])
     curve = json.loads((project / "reports/cascade_curve.json").read_text())

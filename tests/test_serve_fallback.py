@@ -16,7 +16,8 @@ from servers import threaded_server
 from supertiny.cascade import HAND_OFF_ALL
 from supertiny.runtime.loading import load_predictor
 from supertiny.serve.app import create_app
-from supertiny.serve.fallback import Fallback
+from supertiny.errors import SupertinyError
+from supertiny.serve.fallback import Fallback, read_threshold
 
 KEY_ENV, SECRET = "SUPERTINY_TEST_TEACHER_KEY", "sk-teacher-secret-42"
 
@@ -71,3 +72,17 @@ def test_confident_answers_stay_with_the_tiny_model(tiny_predictor, task, splits
     fallback = Fallback(dataclasses.replace(shipped().teach, cache_dir=None), task, 0.0, tmp_path / "log.jsonl")
     assert tiny.confidence is not None and 0.0 < tiny.confidence <= 1.0
     assert fallback.needed(tiny) == (tiny.answer is None)
+
+
+def test_a_threshold_calibrated_on_another_confidence_is_refused(tmp_path):
+    """generation.confidence changed in params.yaml without rerunning calibrate: the threshold
+    would be applied to numbers it was not picked on."""
+    metrics = tmp_path / "cascade.json"
+    metrics.write_text(json.dumps({"threshold": 0.634, "confidence": "answer"}))
+    assert read_threshold(metrics, "answer") == 0.634
+    with pytest.raises(SupertinyError, match=r"cascade.json: .*calibrated on confidence 'answer'.*generation.confidence is 'lowest_token'"):
+        read_threshold(metrics, "lowest_token")
+    metrics.write_text(json.dumps({"threshold": 0.661}))  # written before calibrate recorded it: lowest_token's
+    assert read_threshold(metrics, "lowest_token") == 0.661
+    with pytest.raises(SupertinyError, match="calibrated on confidence 'lowest_token'"):
+        read_threshold(metrics, "answer")

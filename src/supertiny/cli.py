@@ -55,7 +55,9 @@ def _serve(args: argparse.Namespace) -> None:
     if args.fallback:
         from supertiny.serve.fallback import Fallback, read_threshold
 
-        threshold = args.fallback_threshold if args.fallback_threshold is not None else read_threshold(args.cascade_metrics)
+        threshold = args.fallback_threshold
+        if threshold is None:  # the calibrated one, if it was picked on the confidence this server computes
+            threshold = read_threshold(args.cascade_metrics, params.generation.confidence)
         if not 0.0 <= threshold <= 1.01:
             raise SupertinyError(f"serve: --fallback-threshold {threshold} is not a confidence (0 to 1)")
         fallback = Fallback(params.teach, task, threshold, args.handoff_log)  # a custom task's teacher reads its settings

@@ -75,11 +75,20 @@ def _rotating_log(path: Path, max_bytes: int, backups: int) -> logging.Logger:
     return logger
 
 
-def read_threshold(path: str | Path) -> float:
-    """The calibrated threshold from the calibrate stage's metrics."""
+def read_threshold(path: str | Path, confidence: str) -> float:
+    """The calibrated threshold from the calibrate stage's metrics, refused if it was picked on
+    another confidence than the server computes (`generation.confidence` changed in params.yaml
+    and calibrate has not rerun). Metrics from before calibrate recorded it are `lowest_token`'s,
+    then the only confidence."""
     from supertiny.jsonl import read_json
 
     metrics = read_json(path)
     if not isinstance(metrics.get("threshold"), (int, float)):
         raise SupertinyError(f"{path}: no numeric `threshold` (run `dvc repro calibrate`, or pass --fallback-threshold)")
+    calibrated = metrics.get("confidence", "lowest_token")
+    if calibrated != confidence:
+        raise SupertinyError(
+            f"{path}: `threshold` was calibrated on confidence {calibrated!r}, params.yaml's generation.confidence is {confidence!r} "
+            "(run `dvc repro calibrate`, or pass --fallback-threshold)"
+        )
     return float(metrics["threshold"])
