@@ -46,11 +46,13 @@ def tiny_student_params():
     return dataclasses.replace(shipped().student, model="tiny")
 
 
-def drawing(seed: int, sizes: dict[str, int] | None = None, typo_rate: float = 0.0, train_requests_per_home: int = 1):
+def drawing(seed: int, sizes: dict[str, int] | None = None, typo_rate: float = 0.0, train_requests_per_home: int = 1,
+            train_opposite_power_share: float = 0.0):
     """The shipped `prepare` section drawing `sizes` (train/dev/test; tasks that read their
     requests from files ignore them) with `seed`, for tests that call `Task.generate`."""
     sizes = sizes or {}
     return dataclasses.replace(
         shipped().prepare, seed=seed, typo_rate=typo_rate, train_requests_per_home=train_requests_per_home,
+        train_opposite_power_share=train_opposite_power_share,
         train_size=sizes.get("train", 1), dev_size=sizes.get("dev", 1), test_size=sizes.get("test", 1),
     )

@@ -3,16 +3,19 @@
 from __future__ import annotations
 
 import json
+import random
 import re
 from collections import Counter
 
 import pytest
 
 from presets import drawing
+from reference_teacher import reference_teacher_traces
 from supertiny.errors import SupertinyError
 from supertiny.held_out import check_kept_out, held_out_requests, load_held_out_sets
+from supertiny.score import exact_match
 from supertiny.tasks.smart_home import phrasing
-from supertiny.tasks.smart_home.generator import CATEGORIES, MAX_PARALLEL_CALLS, generate_splits
+from supertiny.tasks.smart_home.generator import CATEGORIES, MAX_PARALLEL_CALLS, generate_home, generate_splits, opposite_power
 from supertiny.tasks.smart_home.home import home_signature
 from supertiny.teacher.loop import schemas_by_name, validation_error
 from supertiny.utterances import normal_text
@@ -69,6 +72,43 @@ def test_train_requests_per_home_asks_several_requests_of_one_home_and_state(tas
     first = grouped["train"][0]
     first["context"]["devices"][0]["state"]["power"] = "changed"  # each example owns its context
     assert all(e["context"]["devices"][0]["state"]["power"] != "changed" for e in grouped["train"][1:4])
+
+
+def _switches_one_on_and_one_off(example: dict) -> bool:
+    templates = example["meta"]["templates"]
+    return any(t.startswith("power_on/") for t in templates) and any(t.startswith("power_off/") for t in templates)
+
+
+def test_opposite_power_share_adds_one_on_one_off_requests_to_train_only(task):
+    """`prepare.train_opposite_power_share`: the generator's two-device requests asked one action
+    of both, so students copied the first call's `on` into the second ("tv off, lamp on" came
+    out both off). The share turns that many of train's into one on and one off; test and dev
+    stay the same requests, and 0 leaves train as it was."""
+    sizes = {"train": 800, "dev": 20, "test": 20}
+    before = task.generate(drawing(3, sizes, typo_rate=0.1))
+    assert task.generate(drawing(3, sizes, typo_rate=0.1, train_opposite_power_share=0.0)) == before
+    after = task.generate(drawing(3, sizes, typo_rate=0.1, train_opposite_power_share=1.0))
+    assert after["test"] == before["test"] and after["dev"] == before["dev"]
+    opposite = sum(map(_switches_one_on_and_one_off, after["train"]))
+    assert opposite >= sum(map(_switches_one_on_and_one_off, before["train"])) + 10
+    assert Counter(e["category"] for e in after["train"]) == Counter(e["category"] for e in before["train"])
+
+
+def test_opposite_power_requests_say_what_their_gold_does(task):
+    """Each half switches a device to the other state than it is in, on two devices; the
+    reference teacher (whose traces train) reads the text to the same calls."""
+    rng, examples = random.Random(5), []
+    while len(examples) < 40:
+        context = generate_home(rng, f"home-{len(examples)}")
+        draft = opposite_power(rng, context, "dev")
+        if draft is None:
+            continue
+        states = {d["id"]: d["state"]["power"] for d in context["devices"]}
+        assert len(draft.gold) == 2 and {c["arguments"]["on"] for c in draft.gold} == {True, False}
+        assert all(states[c["arguments"]["device"]] == ("off" if c["arguments"]["on"] else "on") for c in draft.gold)
+        examples.append({"id": str(len(examples)), "input": draft.text, "context": context, "gold": draft.gold})
+    right = [exact_match(t["final"], t["gold"]) for t in reference_teacher_traces(task, examples)]
+    assert sum(right) >= 38, [e["input"] for e, ok in zip(examples, right) if not ok]
 
 
 def test_split_sizes_categories_and_gold_only_in_eval_splits(splits):

@@ -74,6 +74,7 @@ def test_the_fine_tuning_stages_share_one_settings_type():
         ({"sft": {"neftune_noise_alpha": 0}}, "sft.neftune_noise_alpha must be > 0 or null"),
         ({"sft": {"turns_per_sequence": 0}}, "sft.turns_per_sequence must be >= 1"),
         ({"prepare": {"train_requests_per_home": 0}}, "prepare.train_requests_per_home must be >= 1"),
+        ({"prepare": {"train_opposite_power_share": 1.5}}, "prepare.train_opposite_power_share must be within [0, 1]"),
         ({"teach": {"backend": "gpt"}}, "teach.backend must be one of reference, openai, replay; got 'gpt'"),
         ({"prepare": {"task": "smart-home"}}, "prepare.task must be one of smart_home, custom, bfcl; got 'smart-home'"),
         ({"custom": {"helpers": "lookups:find"}}, "custom.helpers must be a list; got 'lookups:find'"),

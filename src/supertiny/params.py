@@ -60,6 +60,7 @@ class PrepareParams:
     test_size: int
     typo_rate: float
     train_requests_per_home: int  # smart_home: train requests asked in turn of each drawn home and state (sft.turns_per_sequence packs them)
+    train_opposite_power_share: float  # smart_home: of train's two-device power requests, the share switching one on and one off
     handoffs: str           # a hand-off log of `serve --fallback`, or a folder of them: their requests join train
 
     def check(self) -> None:
@@ -69,6 +70,7 @@ class PrepareParams:
             _require(getattr(self, key) >= 1, key, "must be >= 1")
         _require(0.0 <= self.typo_rate <= 0.5, "typo_rate", "must be within [0, 0.5]")
         _require(self.train_requests_per_home >= 1, "train_requests_per_home", "must be >= 1")
+        _require(0.0 <= self.train_opposite_power_share <= 1.0, "train_opposite_power_share", "must be within [0, 1]")
 
 
 TASKS = ("smart_home", "custom", "bfcl")

@@ -44,7 +44,8 @@ class SmartHomeTask:
         """The generated splits, none of which draws a `keep_out` request (a short hand-written
         one like "set a timer for an hour and a half" can come up in a large train)."""
         sizes = {"train": prepare.train_size, "dev": prepare.dev_size, "test": prepare.test_size}
-        return generate_splits(prepare.seed, sizes, prepare.typo_rate, keep_out, prepare.train_requests_per_home)
+        return generate_splits(prepare.seed, sizes, prepare.typo_rate, keep_out, prepare.train_requests_per_home,
+                               prepare.train_opposite_power_share)
 
     def teacher_messages(self, example: dict) -> list[dict]:
         return [{"role": "system", "content": TEACHER_SYSTEM_PROMPT}, {"role": "user", "content": example["input"]}]

@@ -12,6 +12,7 @@ it's stuffy in here"): `same_room`, `same_device`, `reasoned` and the floor reas
 from __future__ import annotations
 
 import copy
+import functools
 import random
 import re
 from typing import Callable
@@ -297,7 +298,10 @@ def indirect(rng, context, split) -> Draft | None:
     return Draft(text, [gold], [tid], set(re.findall(r"[a-z']+", template)))
 
 
-def parallel(rng, context, split) -> Draft | None:
+def parallel(rng, context, split, opposite_power_share: float = 0.0) -> Draft | None:
+    """Several calls. `opposite_power_share`: of the two-device power requests, the share that
+    switch one device on and the other off (opposite_power); 0 draws none and consumes no
+    randomness for it, so the splits stay as they were."""
     kind = rng.choice(["floor", "floor", "room", "two_power", "two_intents", "two_intents", "same_room", "same_device"])
     on = rng.random() < 0.5
     onoff = "on" if on else "off"
@@ -327,6 +331,8 @@ def parallel(rng, context, split) -> Draft | None:
         text = template.format(onoff=onoff, room=room_phrase(rng, room))
         return Draft(text, [call("set_power", device=d["id"], on=on) for d in devices], [tid])
     if kind == "two_power":
+        if opposite_power_share and rng.random() < opposite_power_share:
+            return opposite_power(rng, context, split)
         if len(context["devices"]) < 2:
             return None
         first, second = rng.sample(context["devices"], 2)
@@ -342,6 +348,26 @@ def parallel(rng, context, split) -> Draft | None:
         return None
     jid, joiner = P.pick(rng, P.JOINERS, split, "join")
     return Draft(joiner.format(a=a.text, b=b.text), a.gold + b.gold, [jid, *a.templates, *b.templates], a.protected | b.protected)
+
+
+def opposite_power(rng, context, split) -> Draft | None:
+    """One device on and another off in one request, as people ask ("tv off, lamp on"; "turn
+    the fan off and the heater on"): each half its own power phrasing. Without these the
+    students learn that every call of a parallel answer shares one `on` (the generator's
+    two-device requests ask one action of both)."""
+    off_now = [d for d in _with(context, "power") if d["state"]["power"] == "off"]
+    on_now = [d for d in _with(context, "power") if d["state"]["power"] == "on"]
+    if not off_now or not on_now:
+        return None
+    halves = [(rng.choice(off_now), True), (rng.choice(on_now), False)]
+    rng.shuffle(halves)
+    parts = []
+    for device, on in halves:
+        tid, template = P.pick(rng, P.POWER_ON if on else P.POWER_OFF, split, "power_on" if on else "power_off")
+        parts.append(Draft(template.format(dev=device_phrase(rng, device, context)), [call("set_power", device=device["id"], on=on)], [tid]))
+    a, b = parts
+    jid, joiner = P.pick(rng, P.JOINERS, split, "join")
+    return Draft(joiner.format(a=a.text, b=b.text), a.gold + b.gold, [jid, *a.templates, *b.templates])
 
 
 def _placed(rng, device, context):
@@ -484,7 +510,7 @@ def _resample_state(rng: random.Random, home: dict) -> dict:
 
 def generate_split(
     split: str, size: int, seed: int, typo_rate: float, taken_utterances: set[str], taken_homes: set[tuple],
-    requests_per_home: int = 1,
+    requests_per_home: int = 1, drafts: dict[str, Callable] = CATEGORY_DRAFTS,
 ) -> list[dict]:
     """`size` examples of `split`, none with an utterance in `taken_utterances` (which grows).
 
@@ -508,7 +534,7 @@ def generate_split(
             if requests_per_home == 1 or shared is None or asked >= requests_per_home or attempt >= _TRIES_ON_ONE_HOME:
                 shared, asked = _resample_state(rng, rng.choice(homes)), 0
             context = shared
-            draft = CATEGORY_DRAFTS[category](rng, context, split)
+            draft = drafts[category](rng, context, split)
             if draft is None:
                 continue
             text = P.decorate(rng, draft.text, typo_rate, draft.protected)
@@ -541,19 +567,23 @@ def _is_held_out(template_id: str) -> bool:
 
 def generate_splits(
     seed: int, sizes: dict[str, int], typo_rate: float, keep_out: frozenset[str] = frozenset(), train_requests_per_home: int = 1,
+    train_opposite_power_share: float = 0.0,
 ) -> dict[str, list[dict]]:
     """Test first, then dev, then train, each excluding every utterance and home drawn before it,
     and every `keep_out` utterance (the hand-written held-out requests, as `normal_text` gives them).
 
     Test depends only on the seed and its own size, so runs that train on more or fewer requests
     score the same test requests and can be compared pairwise. Dev and test ask one request of
-    each home and state; train asks `train_requests_per_home`.
+    each home and state; train asks `train_requests_per_home`. `train_opposite_power_share`
+    changes train only (parallel's opposite_power), so test stays the same requests.
     """
     taken_utterances: set[str] = set(keep_out)
     taken_homes: set[tuple] = set()
     per_home = {"test": 1, "dev": 1, "train": train_requests_per_home}
+    drafts = {"test": CATEGORY_DRAFTS, "dev": CATEGORY_DRAFTS,
+              "train": {**CATEGORY_DRAFTS, "parallel": functools.partial(parallel, opposite_power_share=train_opposite_power_share)}}
     drawn = {
-        split: generate_split(split, sizes[split], seed, typo_rate, taken_utterances, taken_homes, per_home[split])
+        split: generate_split(split, sizes[split], seed, typo_rate, taken_utterances, taken_homes, per_home[split], drafts[split])
         for split in ("test", "dev", "train")
     }
     return {split: drawn[split] for split in ("train", "dev", "test")}
