@@ -89,6 +89,11 @@ def _with(context: dict, capability: str, **state) -> list[dict]:
 def power(rng, context, split, phrase=device_phrase) -> Draft | None:
     device = rng.choice(_with(context, "power"))
     on = device["state"]["power"] == "off" if rng.random() < 0.8 else rng.random() < 0.5
+    return _switch(rng, context, split, device, on, phrase)
+
+
+def _switch(rng, context, split, device: dict, on: bool, phrase=device_phrase) -> Draft:
+    """`device` switched on or off, in one of the power phrasings."""
     tid, template = P.pick(rng, P.POWER_ON if on else P.POWER_OFF, split, "power_on" if on else "power_off")
     return Draft(template.format(dev=phrase(rng, device, context)), [call("set_power", device=device["id"], on=on)], [tid])
 
@@ -346,6 +351,11 @@ def parallel(rng, context, split, opposite_power_share: float = 0.0) -> Draft | 
     devices = [c["arguments"].get("device", c["name"]) for c in a.gold + b.gold]
     if len(set(devices)) < len(devices):
         return None
+    return _joined(rng, split, a, b)
+
+
+def _joined(rng, split, a: Draft, b: Draft) -> Draft:
+    """Two requests said as one ("{a} and {b}", "{a}, then {b}", ...)."""
     jid, joiner = P.pick(rng, P.JOINERS, split, "join")
     return Draft(joiner.format(a=a.text, b=b.text), a.gold + b.gold, [jid, *a.templates, *b.templates], a.protected | b.protected)
 
@@ -361,13 +371,8 @@ def opposite_power(rng, context, split) -> Draft | None:
         return None
     halves = [(rng.choice(off_now), True), (rng.choice(on_now), False)]
     rng.shuffle(halves)
-    parts = []
-    for device, on in halves:
-        tid, template = P.pick(rng, P.POWER_ON if on else P.POWER_OFF, split, "power_on" if on else "power_off")
-        parts.append(Draft(template.format(dev=device_phrase(rng, device, context)), [call("set_power", device=device["id"], on=on)], [tid]))
-    a, b = parts
-    jid, joiner = P.pick(rng, P.JOINERS, split, "join")
-    return Draft(joiner.format(a=a.text, b=b.text), a.gold + b.gold, [jid, *a.templates, *b.templates])
+    a, b = (_switch(rng, context, split, device, on) for device, on in halves)
+    return _joined(rng, split, a, b)
 
 
 def _placed(rng, device, context):
