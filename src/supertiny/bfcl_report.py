@@ -17,7 +17,7 @@ from collections import Counter
 
 from supertiny.errors import SupertinyError
 from supertiny.intervals import paired_change
-from supertiny.revisions import lookup, params_at, read_at
+from supertiny.revisions import lookup, params_at, read_at, rows_at
 from supertiny.tasks.bfcl.checker import NON_LIVE_AST
 from supertiny.tasks.bfcl.data import TEST_CATEGORIES
 
@@ -70,5 +70,5 @@ def _change(verdicts: dict, category_of: dict, counts: dict, before: str, after:
 def read_run(repo: str, rev: str | None) -> tuple[dict, dict, dict]:
     """(metrics, rows, params) of a run at `rev` (None: the workspace)."""
     metrics = {name: json.loads(read_at(f"metrics/eval/{name}.json", rev, repo)) for name in MODELS}
-    rows = {name: [json.loads(line) for line in read_at(f"data/eval/{name}.jsonl", rev, repo).splitlines() if line.strip()] for name in MODELS}
+    rows = {name: rows_at(f"data/eval/{name}.jsonl", rev, repo) for name in MODELS}
     return metrics, rows, params_at(rev, repo)

@@ -108,6 +108,21 @@ def _scaling_report(args: argparse.Namespace) -> None:
     print(f"{args.output}: " + ", ".join(f"{row['run']} {row['deployed_test']:.3f}" for row in rows))
 
 
+def _compare(args: argparse.Namespace) -> None:
+    from supertiny.compare import compare_markdown, compare_runs, scored_rows
+    from supertiny.errors import SupertinyError
+    from supertiny.jsonl import write_json
+
+    if len(args.before) != len(args.after):
+        raise SupertinyError(f"--before names {len(args.before)} runs and --after {len(args.after)}: give one of each per seed, in the same order")
+    after_model = args.after_model or args.model
+    pairs = [(scored_rows(before, args.model), scored_rows(after, after_model)) for before, after in zip(args.before, args.after)]
+    rows = compare_runs(pairs)
+    if args.output:
+        write_json(args.output, rows)
+    print(compare_markdown(rows, args.before, args.after, args.model, after_model), end="")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="supertiny", description=__doc__.splitlines()[0])
     commands = parser.add_subparsers(dest="command", required=True)
@@ -177,6 +192,16 @@ def build_parser() -> argparse.ArgumentParser:
     scaling.add_argument("runs", nargs="+", help="runs as LABEL=REV or REV: a commit or experiment name, or `workspace`")
     scaling.add_argument("--output", default="reports/scaling.json", help="where to write it (default: reports/scaling.json)")
     scaling.set_defaults(run=_scaling_report)
+
+    compare = commands.add_parser("compare", help="exact match of two runs, request by request: the change per set and category, "
+                                  "with its 95%% interval (README, Is a change beyond the noise?)")
+    compare.add_argument("--before", action="append", required=True,
+                         help="a run: a commit or experiment name, `workspace`, or a scored JSONL file; repeat for more seeds")
+    compare.add_argument("--after", action="append", required=True, help="the run compared with it; repeat for more seeds, in --before's order")
+    compare.add_argument("--model", default="deployed", help="the scored model read in each run, data/eval/<model>.jsonl (default: deployed)")
+    compare.add_argument("--after-model", help="another model for the --after runs, e.g. deployed against --model sft (default: --model)")
+    compare.add_argument("--output", help="also write the rows as JSON here")
+    compare.set_defaults(run=_compare)
     return parser
 
 

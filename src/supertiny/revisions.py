@@ -4,6 +4,8 @@ the workspace's (`supertiny bfcl-report`, `supertiny scaling-report`)."""
 
 from __future__ import annotations
 
+import json
+
 from supertiny.errors import SupertinyError
 
 
@@ -16,6 +18,22 @@ def read_at(path: str, rev: str | None, repo: str = ".") -> str:
         return dvc.api.read(path, repo=repo, rev=rev)
     except Exception as error:
         raise SupertinyError(f"{path} at {rev or 'the workspace'}: {error}") from error
+
+
+def rows_at(path: str, rev: str | None, repo: str = ".") -> list[dict]:
+    """`path`'s JSONL rows at `rev`; a line that is not a JSON object is one error naming it."""
+    rows = []
+    for number, line in enumerate(read_at(path, rev, repo).splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            row = json.loads(line)
+        except json.JSONDecodeError as error:
+            raise SupertinyError(f"{path}:{number} at {rev or 'the workspace'}: invalid JSON ({error.msg})") from None
+        if not isinstance(row, dict):
+            raise SupertinyError(f"{path}:{number} at {rev or 'the workspace'}: expected a JSON object")
+        rows.append(row)
+    return rows
 
 
 def params_at(rev: str | None, repo: str = ".") -> dict:
