@@ -87,6 +87,9 @@ def test_compare_reads_two_revisions_through_dvc_and_names_what_is_missing(tmp_p
 
     missing = compare("--before", "HEAD", "--after", "HEAD", "--model", "sft")
     assert missing.returncode != 0 and missing.stderr.strip().splitlines()[-1].startswith("supertiny: error: data/eval/sft.jsonl at HEAD")
+    scored.write_text(scored.read_text() + json.dumps({"id": "x", "split": "test"}) + "\n")  # a bad row in the workspace
+    broken = compare("--before", "HEAD", "--after", "workspace")
+    assert broken.returncode != 0 and broken.stderr.strip().splitlines()[-1] == "supertiny: error: data/eval/deployed.jsonl:43: missing key 'category'"
     unpaired = compare("--before", "HEAD~1", "--before", "HEAD", "--after", "HEAD")
     assert unpaired.returncode != 0
     assert unpaired.stderr.strip().splitlines()[-1] == ("supertiny: error: --before names 2 runs and --after 1: "

@@ -32,11 +32,7 @@ def scored_rows(run: str, model: str, repo: str = ".") -> list[dict]:
     if is_scored_file(run):
         return read_jsonl(run, required=FIELDS)
     path = f"data/eval/{model}.jsonl"
-    rows = rows_at(path, None if run == "workspace" else run, repo)
-    for number, row in enumerate(rows, start=1):
-        missing = [field for field in FIELDS if field not in row]
-        if missing:
-            raise SupertinyError(f"{path} at {run}: row {number} has no {missing[0]!r}")
+    rows = rows_at(path, None if run == "workspace" else run, repo, required=FIELDS)
     if not rows:
         raise SupertinyError(f"{path} at {run}: no scored requests ({model} was skipped or passed its input on)")
     return rows

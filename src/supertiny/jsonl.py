@@ -26,23 +26,29 @@ def iter_numbered_jsonl(path: str | Path, required: Iterable[str] = ()) -> Itera
     """(line number, dict) per non-empty line, for readers that check rows further and must
     name the line of a bad one; the same one-line errors as `iter_jsonl`."""
     path = Path(path)
-    required = tuple(required)
     if not path.exists():
         raise SupertinyError(f"{path}: file not found")
     with path.open(encoding="utf-8") as handle:
-        for number, line in enumerate(handle, start=1):
-            if not line.strip():
-                continue
-            try:
-                row = json.loads(line)
-            except json.JSONDecodeError as error:
-                raise SupertinyError(f"{path}:{number}: invalid JSON ({error.msg} at column {error.colno})") from None
-            if not isinstance(row, dict):
-                raise SupertinyError(f"{path}:{number}: expected a JSON object, got {type(row).__name__}")
-            missing = [key for key in required if key not in row]
-            if missing:
-                raise SupertinyError(f"{path}:{number}: missing key {missing[0]!r}")
-            yield number, row
+        yield from parse_jsonl(handle, str(path), required)
+
+
+def parse_jsonl(lines: Iterable[str], name: str, required: Iterable[str] = ()) -> Iterator[tuple[int, dict[str, Any]]]:
+    """(line number, dict) per non-empty line of JSONL text read elsewhere (a file, or a file
+    at a git revision), its errors naming `name`:line."""
+    required = tuple(required)
+    for number, line in enumerate(lines, start=1):
+        if not line.strip():
+            continue
+        try:
+            row = json.loads(line)
+        except json.JSONDecodeError as error:
+            raise SupertinyError(f"{name}:{number}: invalid JSON ({error.msg} at column {error.colno})") from None
+        if not isinstance(row, dict):
+            raise SupertinyError(f"{name}:{number}: expected a JSON object, got {type(row).__name__}")
+        missing = [key for key in required if key not in row]
+        if missing:
+            raise SupertinyError(f"{name}:{number}: missing key {missing[0]!r}")
+        yield number, row
 
 
 def read_jsonl(path: str | Path, required: Iterable[str] = ()) -> list[dict[str, Any]]:

@@ -1,12 +1,11 @@
 """Files and params of a run at a git revision or experiment, through DVC: metrics are in
 git, scored rows and models in DVC's cache. For the reports that lay out runs other than
-the workspace's (`supertiny bfcl-report`, `supertiny scaling-report`)."""
+the workspace's (`supertiny bfcl-report`, `supertiny scaling-report`, `supertiny compare`)."""
 
 from __future__ import annotations
 
-import json
-
 from supertiny.errors import SupertinyError
+from supertiny.jsonl import parse_jsonl
 
 
 def read_at(path: str, rev: str | None, repo: str = ".") -> str:
@@ -20,20 +19,9 @@ def read_at(path: str, rev: str | None, repo: str = ".") -> str:
         raise SupertinyError(f"{path} at {rev or 'the workspace'}: {error}") from error
 
 
-def rows_at(path: str, rev: str | None, repo: str = ".") -> list[dict]:
-    """`path`'s JSONL rows at `rev`; a line that is not a JSON object is one error naming it."""
-    rows = []
-    for number, line in enumerate(read_at(path, rev, repo).splitlines(), start=1):
-        if not line.strip():
-            continue
-        try:
-            row = json.loads(line)
-        except json.JSONDecodeError as error:
-            raise SupertinyError(f"{path}:{number} at {rev or 'the workspace'}: invalid JSON ({error.msg})") from None
-        if not isinstance(row, dict):
-            raise SupertinyError(f"{path}:{number} at {rev or 'the workspace'}: expected a JSON object")
-        rows.append(row)
-    return rows
+def rows_at(path: str, rev: str | None, repo: str = ".", required: tuple[str, ...] = ()) -> list[dict]:
+    """`path`'s JSONL rows at `rev`; a bad line is one error naming it as git does, REV:PATH:LINE."""
+    return [row for _, row in parse_jsonl(read_at(path, rev, repo).splitlines(), f"{rev}:{path}" if rev else path, required)]
 
 
 def params_at(rev: str | None, repo: str = ".") -> dict:
