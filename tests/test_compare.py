@@ -61,6 +61,8 @@ def test_a_scored_file_is_read_with_its_line_named_on_a_bad_row(tmp_path):
     bad.write_text(json.dumps(rows("test", "1")[0]) + "\n" + json.dumps({"id": "x", "split": "test"}) + "\n")
     with pytest.raises(SupertinyError, match=r"bad.jsonl:2: missing key 'category'"):
         scored_rows(str(bad), "ignored")
+    with pytest.raises(SupertinyError, match=r"gone.jsonl: file not found$"):
+        scored_rows(str(tmp_path / "gone.jsonl"), "ignored")
 
 
 def test_compare_reads_two_revisions_through_dvc_and_names_what_is_missing(tmp_path):

@@ -11,8 +11,6 @@ on), so a claim can rest on more than one training run.
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from supertiny.errors import SupertinyError
 from supertiny.intervals import paired_change
 from supertiny.jsonl import read_jsonl
@@ -23,7 +21,8 @@ ALL = "all"
 
 
 def is_scored_file(run: str) -> bool:
-    return run.endswith(".jsonl") and Path(run).is_file()
+    """A run named by its scored file (a missing one is an error, not a revision's name)."""
+    return run.endswith(".jsonl")
 
 
 def scored_rows(run: str, model: str, repo: str = ".") -> list[dict]:
@@ -45,8 +44,8 @@ def compare_runs(pairs: list[tuple[list[dict], list[dict]]]) -> list[dict]:
     after: dict[tuple, bool] = {}
     sets: list[str] = []
     for seed, (before_rows, after_rows) in enumerate(pairs):
-        for scored, rows in ((before, before_rows), (after, after_rows)):
-            for row in rows:
+        for scored, run_rows in ((before, before_rows), (after, after_rows)):
+            for row in run_rows:
                 scored[(seed, row["split"], row["category"], row["id"])] = bool(row["correct"])
                 if row["split"] not in sets:
                     sets.append(row["split"])
